@@ -1,0 +1,90 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *prog = "pith";
+static int log_fd = 2;
+static enum log_prio max_prio = LOG_PRIO_INFO;
+
+void log_init(const char *name, int fd)
+{
+	const char *slash = strrchr(name, '/');
+
+	prog = slash ? slash + 1 : name;
+	log_fd = fd;
+}
+
+const char *log_prog(void)
+{
+	return prog;
+}
+
+void log_max_prio(enum log_prio max)
+{
+	max_prio = max;
+}
+
+void err_set(struct err *e, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	e->line = line;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* One write(2) per message, so lines from several processes never interleave. */
+static void log_vwrite(const char *tag, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n, m;
+	int saved = errno;
+
+	n = snprintf(line, sizeof line, "%s: %s", prog, tag);
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = 0;
+	m = vsnprintf(line + n, sizeof line - n, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if ((size_t)n >= sizeof line - 1)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	while (write(log_fd, line, n) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
+void log_msg(enum log_prio prio, const char *fmt, ...)
+{
+	va_list ap;
+	const char *tag = "";
+
+	if (prio > max_prio)
+		return;
+	if (prio <= LOG_PRIO_ERR)
+		tag = "error: ";
+	else if (prio == LOG_PRIO_WARNING)
+		tag = "warning: ";
+	va_start(ap, fmt);
+	log_vwrite(tag, fmt, ap);
+	va_end(ap);
+}
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite("fatal: ", fmt, ap);
+	va_end(ap);
+	exit(code);
+}
