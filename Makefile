@@ -99,7 +99,23 @@ check: $(UNIT_TESTS)
 fuzz: | $(DEPS)
 	@tests/fuzz/run
 
+# The boot tier's initramfs: the image's own plus pith-probe (concatenated
+# cpio archives are one archive to the kernel).
+PROBE_INITRD := $(B)/test/boot/initramfs-test.cpio
+
+$(B)/test/boot/pith-probe: tests/boot/probe.c | $(DEPS)
+	@mkdir -p $(@D)
+	@$(CC) -static -Os -Wall -Werror -o $@ $<
+
+$(PROBE_INITRD): $(B)/test/boot/pith-probe $(B)/image/initramfs.cpio
+	@printf 'file /usr/bin/pith-probe %s 0755 0 0\n' $(B)/test/boot/pith-probe >$(B)/test/boot/probe.list
+	@build/kernel/gen_init_cpio $(B)/test/boot/probe.list >$(B)/test/boot/probe.cpio
+	@cat $(B)/image/initramfs.cpio $(B)/test/boot/probe.cpio >$@
+
+$(B)/image/initramfs.cpio: image
+
 test: check fuzz image
+	@$(MAKE) --no-print-directory $(PROBE_INITRD)
 	@tests/run-pytest
 
 bench: image

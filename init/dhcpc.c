@@ -217,22 +217,80 @@ static void dhcp_tick(struct loop *l, void *arg)
 	loop_timer_set(l, &c.tick, next, dhcp_tick, NULL);
 }
 
+/*
+ * The UDP checksum of an IPv4 frame that passed the socket filter: 1 when
+ * it is right or absent, 0 when wrong. Frames shorter than their headers
+ * say are left for lwIP to reject.
+ */
+static int udp_checksum_ok(const unsigned char *f, size_t n)
+{
+	const unsigned char *ip = f + 14, *udp;
+	size_t ihl, ulen, i;
+	uint32_t sum = 0;
+
+	if (n < 14 + 20 || (ip[0] >> 4) != 4)
+		return 1;
+	ihl = (size_t)(ip[0] & 15) * 4;
+	if (ihl < 20 || n < 14 + ihl + 8)
+		return 1;
+	udp = ip + ihl;
+	ulen = (size_t)udp[4] << 8 | udp[5];
+	if (ulen < 8 || 14 + ihl + ulen > n)
+		return 1;
+	if (udp[6] == 0 && udp[7] == 0)
+		return 1;	/* the sender did not compute one */
+	for (i = 12; i < 20; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	sum += 17 + (uint32_t)ulen;
+	for (i = 0; i + 1 < ulen; i += 2)
+		sum += (uint32_t)udp[i] << 8 | udp[i + 1];
+	if (ulen & 1)
+		sum += (uint32_t)udp[ulen - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
 static void dhcp_frames(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	unsigned char frame[DHCP_FRAME_MAX];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} ctl;
 	int n_frames = 0;
 
 	(void)events;
 	(void)arg;
 	/* Bounded, so a flood cannot starve the rest of PID 1's loop. */
 	while (n_frames++ < 64) {
-		ssize_t n = recv(fd, frame, sizeof frame, MSG_DONTWAIT | MSG_TRUNC);
+		struct iovec iov = { frame, sizeof frame };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = &ctl, .msg_controllen = sizeof ctl };
+		struct cmsghdr *cm;
+		unsigned status = 0;
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 		struct pbuf *p;
 
 		if (n < 0)
 			break;
 		if (n > (ssize_t)sizeof frame || n < 14)
 			continue;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == SOL_PACKET && cm->cmsg_type == PACKET_AUXDATA) {
+				struct tpacket_auxdata aux;
+
+				memcpy(&aux, CMSG_DATA(cm), sizeof aux);
+				status = aux.tp_status;
+			}
+		}
+		/* Offloaded checksums are not filled in yet (or already checked). */
+		if (frame[12] == 0x08 && frame[13] == 0x00 &&
+		    !(status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID)) &&
+		    !udp_checksum_ok(frame, (size_t)n)) {
+			log_debug("dhcp: %s: dropped a reply with a bad UDP checksum", c.ifname);
+			continue;
+		}
 		p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
 		if (!p)
 			continue;
@@ -268,13 +326,14 @@ static int dhcp_open_packet(void)
 		.sll_ifindex = c.ifindex,
 	};
 	char junk[DHCP_FRAME_MAX];
-	int fd, e;
+	int fd, e, one = 1;
 
 	/* Protocol 0: nothing is queued until bind(), so the filter sees every frame. */
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
 		e = errno;
 		close(fd);

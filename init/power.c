@@ -24,6 +24,13 @@
 /* Most mount points unmounted on the way down. */
 #define POWER_MOUNTS_MAX 64
 
+static uint64_t down_since;
+
+void power_mark_start(void)
+{
+	down_since = loop_now_ms();
+}
+
 static struct {
 	struct loop_io io[POWER_DEVICES_MAX];
 	int n;
@@ -205,7 +212,8 @@ void power_down(enum power_action a, unsigned grace_ms)
 	sync();
 	unmount_all();
 	sync();
-	log_info("power: %s", a == POWER_REBOOT ? "rebooting" : "powering off");
+	log_info("power: %s after %llu ms", a == POWER_REBOOT ? "rebooting" : "powering off",
+		 (unsigned long long)(loop_now_ms() - down_since));
 	reboot(a == POWER_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF);
 	/* Only reached if the kernel refused; PID 1 must not exit. */
 	log_err("power: reboot(2) failed: %s", strerror(errno));

@@ -14,6 +14,9 @@ typedef void power_key_fn(void *arg);
  * Returns how many devices are watched (0 is no error: there may be none). */
 int power_watch(struct loop *l, const char *root, power_key_fn *fn, void *arg);
 
+/* Note when the way down began; power_down() reports the time since. */
+void power_mark_start(void);
+
 enum power_action { POWER_OFF, POWER_REBOOT, POWER_EXIT };
 
 /*

@@ -28,7 +28,7 @@ packages=(
 	linux-source-6.1 linux-libc-dev dpkg-dev
 	qemu-system-x86 qemu-utils ovmf
 	python3 python3-pytest python3-requests libcmocka-dev
-	iproute2 dnsmasq-base
+	iproute2 iputils-ping dnsmasq-base
 )
 
 missing=()

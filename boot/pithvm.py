@@ -1,0 +1,162 @@
+"""Start and stop Pith machines under QEMU.
+
+Used by boot/node, boot/cluster, the boot tests and the boot benchmark, so
+that all of them start a machine the same way. QEMU runs under TCG unless
+PITH_QEMU_ACCEL says otherwise (KVM guests hang on some hosts).
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE = os.path.join(ROOT, "build", "image")
+READY_RE = re.compile(r"^pith: ready in (\d+) ms", re.M)
+
+# Device names per machine type: microvm has virtio-mmio, the others PCI.
+MACHINES = {
+    "microvm": {
+        "machine": "microvm,acpi=on,rtc=on,pic=off,pit=off,isa-serial=on",
+        "suffix": "device",
+    },
+    "pc": {"machine": "pc", "suffix": "pci"},
+    "q35": {"machine": "q35", "suffix": "pci"},
+}
+
+
+def qemu_binary():
+    path = shutil.which("qemu-system-x86_64")
+    if not path:
+        raise RuntimeError("qemu-system-x86_64 not found; run make deps")
+    return path
+
+
+class Node:
+    """One QEMU machine. The serial console goes to a log file (and, when
+    console is True, to our stdout); QMP on a unix socket controls it."""
+
+    def __init__(self, name, rundir, machine="microvm", memory=256,
+                 kernel=None, initrd=None, append="", config=None,
+                 netdev=None, mac=None, hostfwd=None, console=False, prefix=None):
+        if machine not in MACHINES:
+            raise ValueError("unknown machine type %r (want %s)" %
+                             (machine, ", ".join(MACHINES)))
+        self.name = name
+        self.rundir = rundir
+        self.machine = machine
+        self.memory = memory
+        self.kernel = kernel or os.path.join(IMAGE, "bzImage")
+        self.initrd = initrd or os.path.join(IMAGE, "initramfs.cpio")
+        self.append = append
+        self.config = config
+        self.netdev = netdev
+        self.mac = mac
+        self.hostfwd = hostfwd or []
+        self.console = console
+        self.prefix = prefix or []  # e.g. ["ip", "netns", "exec", NS]
+        self.log = os.path.join(rundir, name + ".log")
+        self.qmp_path = os.path.join(rundir, name + ".qmp")
+        self.pidfile = os.path.join(rundir, name + ".pid")
+        self.proc = None
+        self.started = None
+
+    def argv(self):
+        m = MACHINES[self.machine]
+        accel = os.environ.get("PITH_QEMU_ACCEL", "tcg")
+        append = "console=ttyS0 panic=-1 " + self.append
+        args = self.prefix + [
+            qemu_binary(), "-M", m["machine"], "-accel", accel,
+            "-m", str(self.memory), "-smp", "1",
+            "-nodefaults", "-no-user-config", "-display", "none",
+            "-kernel", self.kernel, "-initrd", self.initrd,
+            "-append", append.strip(),
+            "-chardev", "file,id=con,path=%s" % self.log,
+            "-serial", "chardev:con",
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+            "-pidfile", self.pidfile,
+            "-device", "virtio-rng-%s" % m["suffix"],
+        ]
+        if self.config:
+            args += ["-fw_cfg", "name=opt/pith/config,file=%s" % self.config]
+        netdev = self.netdev
+        if netdev is None:
+            fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % (h, g) for h, g in self.hostfwd)
+            netdev = "user,id=n0,net=10.0.2.0/24" + fwd
+        dev = "virtio-net-%s,netdev=n0" % m["suffix"]
+        if self.mac:
+            dev += ",mac=" + self.mac
+        args += ["-netdev", netdev, "-device", dev]
+        return args
+
+    def start(self, pass_fds=()):
+        os.makedirs(self.rundir, exist_ok=True)
+        for p in (self.log, self.qmp_path, self.pidfile):
+            if os.path.exists(p):
+                os.unlink(p)
+        open(self.log, "w").close()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.rundir, self.name + ".qemu.err"), "w"),
+                                     pass_fds=pass_fds, start_new_session=True)
+        return self
+
+    def output(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read().replace("\r\n", "\n")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for(self, pattern, timeout):
+        """Wait until the console matches pattern (a regex); return the match."""
+        rx = re.compile(pattern, re.M) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = rx.search(self.output())
+            if m:
+                return m
+            if self.proc and self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise TimeoutError("%s: %r not seen on the console within %ss (qemu %s)\n--- console ---\n%s" %
+                           (self.name, rx.pattern, timeout,
+                            "exited" if self.proc and self.proc.poll() is not None else "running",
+                            self.output()[-4000:]))
+
+    def wait_ready(self, timeout=60):
+        m = self.wait_for(READY_RE, timeout)
+        return int(m.group(1))
+
+    def qmp(self, command, **arguments):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(self.qmp_path)
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": command, "arguments": arguments}):
+            f.write(json.dumps(cmd) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "event" not in reply:
+                    break
+        s.close()
+        return reply
+
+    def powerdown(self):
+        """Press the ACPI power button, as EC2's stop and QEMU's system_powerdown do."""
+        return self.qmp("system_powerdown")
+
+    def wait_exit(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

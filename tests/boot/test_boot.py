@@ -1,0 +1,103 @@
+"""Boot tier: the real image under QEMU (TCG).
+
+Each test boots build/image's kernel with the test initramfs (the image's
+own plus pith-probe, started by pith.run=) and reads the serial console.
+"""
+
+import os
+import re
+import time
+
+import pytest
+
+from pithvm import Node, ROOT
+
+TEST_INITRD = os.path.join(ROOT, "build", "test", "boot", "initramfs-test.cpio")
+PROBE = 'pith.run="/usr/bin/pith-probe all"'
+
+# Under TCG on a loaded 2-core host a boot takes a few seconds; this only
+# bounds a hung machine, it is not a speed check (make bench measures that).
+BOOT_TIMEOUT = 90
+
+
+@pytest.fixture
+def node(tmp_path):
+    nodes = []
+
+    def make(**kw):
+        kw.setdefault("initrd", TEST_INITRD)
+        n = Node(kw.pop("name", "n%d" % len(nodes)), str(tmp_path), **kw)
+        nodes.append(n)
+        return n.start()
+
+    yield make
+    for n in nodes:
+        if n.proc and n.proc.poll() is None:
+            n.kill()
+
+
+def power_off(n):
+    """Press the power button; return (guest ms from key to power-off, wall s)."""
+    t = time.monotonic()
+    n.powerdown()
+    n.wait_exit(timeout=30)
+    wall = time.monotonic() - t
+    m = re.search(r"powering off after (\d+) ms", n.output())
+    assert m, "no clean power-off on the console:\n" + n.output()[-3000:]
+    return int(m.group(1)), wall
+
+
+def test_microvm_boots_gets_a_dhcp_lease_reaps_orphans_and_powers_off(node):
+    n = node(machine="microvm", append=PROBE)
+    n.wait_ready(BOOT_TIMEOUT)
+    n.wait_for(r"^probe: done", 30)
+    out = n.output()
+
+    # DHCP from QEMU's user network, applied to the kernel.
+    assert re.search(r"dhcp: eth0: lease 10\.0\.2\.15/24 gateway 10\.0\.2\.2 dns 10\.0\.2\.3 "
+                     r"from 10\.0\.2\.2 for \d+ s", out), out
+    assert "probe: net: inet eth0 10.0.2.15/24" in out
+    assert "probe: net: inet lo 127.0.0.1/8" in out
+    assert "probe: net: default via 10.0.2.2 dev eth0" in out
+    assert "probe: net: resolv.conf nameserver 10.0.2.3" in out
+
+    # The grandchild was an orphan of PID 1 and was reaped.
+    assert re.search(r"probe: orphan: grandchild \d+ state S parent 1$", out, re.M), out
+    assert "probe: orphan: grandchild reaped" in out
+    assert "probe: orphan: zombies 0" in out
+
+    guest_ms, wall = power_off(n)
+    assert guest_ms < 2000, "power-off took %d ms in the guest" % guest_ms
+    assert n.proc.returncode == 0
+
+
+@pytest.mark.parametrize("machine", ["pc", "q35"])
+def test_pc_machines_boot_and_power_off(node, machine):
+    n = node(machine=machine, append=PROBE)
+    n.wait_ready(BOOT_TIMEOUT)
+    n.wait_for(r"^probe: done", 30)
+    assert "probe: net: inet eth0 10.0.2.15/24" in n.output()
+    guest_ms, _ = power_off(n)
+    assert guest_ms < 2000
+
+
+def test_bad_command_line_and_fw_cfg_are_logged_and_boot_goes_on(node, tmp_path):
+    cfg = tmp_path / "bad.conf"
+    cfg.write_bytes(b"[Node]\nName=has space\n\x00\xff garbage\n[Network\nAddress=10.0.0.1/99\n"
+                    b"[Boot]\nRun=/usr/bin/pith-probe net\n")
+    n = node(machine="microvm", config=str(cfg),
+             append='pith.ip=1.2.3.4/40 pith.name= pith.bogus=1 pith.run="/usr/bin/pith-probe net')
+    n.wait_ready(BOOT_TIMEOUT)
+    n.wait_for(r"^probe: done", 30)
+    out = n.output()
+    assert "config: fw_cfg opt/pith/config:2: invalid node name 'has space'" in out
+    assert "config: fw_cfg opt/pith/config:3: line contains a NUL byte, line ignored" in out
+    assert "config: fw_cfg opt/pith/config:4: section header without closing ']'" in out
+    assert "invalid address '10.0.0.1/99'" in out
+    assert "pith.ip: invalid address '1.2.3.4/40'" in out
+    assert "unknown parameter pith.bogus" in out
+    assert "unterminated quote" in out
+    # Defaults held: DHCP still configured the NIC, and the command line's run= won.
+    assert "probe: net: inet eth0 10.0.2.15/24" in out
+    assert "probe: orphan" not in out
+    power_off(n)
