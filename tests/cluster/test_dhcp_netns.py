@@ -124,3 +124,100 @@ def test_static_address(net):
     assert "inet 10.88.0.9/24" in ip("-n", net["cli"], "-4", "addr", "show", "eth0")
     assert "default via 10.88.0.1 dev eth0" in ip("-n", net["cli"], "-4", "route")
     assert "nameserver 10.88.0.53" in (root / "etc" / "resolv.conf").read_text()
+
+
+def bootp_reply(xid, mac, options, cookie=b"\x63\x82\x53\x63"):
+    """A BOOTREPLY offering 10.88.0.77, with the options given raw."""
+    import struct
+    b = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, 6, 0, xid, 0, 0x8000,
+                    b"\0" * 4, bytes([10, 88, 0, 77]), b"\0" * 4, b"\0" * 4,
+                    mac + b"\0" * 10, b"\0" * 64, b"\0" * 128)
+    return b + cookie + options
+
+
+def frame(payload, dst_mac, src_mac):
+    """Ethernet + IPv4 + UDP 67 -> 68 broadcast, checksums right."""
+    import struct
+
+    def csum(data):
+        if len(data) % 2:
+            data += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+        while s >> 16:
+            s = (s & 0xffff) + (s >> 16)
+        return (~s) & 0xffff
+
+    src, dst = bytes([10, 88, 0, 1]), b"\xff" * 4
+    udp_len = 8 + len(payload)
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, udp_len)
+    udp = struct.pack("!HHHH", 67, 68, udp_len, 0) + payload
+    uc = csum(pseudo + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", uc) + udp[8:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 1, 0, 64, 17, 0, src, dst)
+    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+    return dst_mac + src_mac + b"\x08\x00" + iph + udp
+
+
+def test_malformed_replies_change_nothing_and_a_real_server_still_wins(net):
+    """A rogue server answers every DISCOVER with broken offers; pith-init
+    keeps running and takes the real server's lease when it comes."""
+    import socket
+    import struct
+    import threading
+    p, root, out = net["init"]("--cmdline", "pith.dhcp_wait=60")
+    wait_for(out, r"asking for a lease", 10)
+
+    cli_mac = bytes.fromhex(ip("-n", net["cli"], "-br", "link", "show", "eth0").split()[2].replace(":", ""))
+    srv_if = [l.split("@")[0] for l in ip("-n", net["srv"], "-br", "link").splitlines() if l.startswith("vs")][0]
+    stop = threading.Event()
+    sent = []
+
+    def rogue():
+        # The sending socket is made inside the server's namespace.
+        fd = os.open("/run/netns/" + net["srv"], os.O_RDONLY)
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        host = os.open("/proc/self/ns/net", os.O_RDONLY)
+        libc.setns(fd, 0x40000000)
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+        s.bind((srv_if, 0))
+        libc.setns(host, 0x40000000)
+        src_mac = s.getsockname()[4]
+        s.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                data = s.recv(2048)
+            except socket.timeout:
+                continue
+            if len(data) < 42 + 240 or data[36:38] != b"\x00\x43":
+                continue
+            xid = struct.unpack("!I", data[42 + 4:42 + 8])[0]
+            bad = [
+                b"",                                              # no options, no end
+                b"\x35\x01\x02\x36\x04\x0a\x58",                  # truncated server id
+                b"\x35\x01\x02\x01\xff" + b"\xff" * 3,             # option length past the end
+                b"\x35\x01\x02\x33\x04\x00\x00\x00\x00\x01\x04\xff\xff\xff\xff\xff",  # zero lease
+                b"\x35\x05\x02" + b"\x00" * 300,                   # oversize message type
+                b"\x34\x01\x03\x35\x01\x02" + b"\x00" * 20,        # overload to file+sname
+            ]
+            for opts in bad:
+                s.send(frame(bootp_reply(xid, cli_mac, opts), cli_mac, src_mac))
+            s.send(frame(bootp_reply(xid, cli_mac, b"\x35\x01\x02\xff", cookie=b"XXXX"), cli_mac, src_mac))
+            s.send(frame(b"\x02" * 30, cli_mac, src_mac))        # shorter than a BOOTP header
+            sent.append(xid)
+        s.close()
+
+    t = threading.Thread(target=rogue, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 15
+    while len(sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    t.join()
+    assert len(sent) >= 2, "the client's DISCOVERs never reached the rogue server"
+    assert p.poll() is None, out()
+    assert "lease 10.88.0.77" not in out()
+    assert "inet 10.88.0.77" not in ip("-n", net["cli"], "-4", "addr", "show", "eth0")
+
+    net["dnsmasq"]()
+    wait_for(out, r"dhcp: eth0: lease 10\.88\.0\.(5\d|60)/24 gateway 10\.88\.0\.1", 60)
