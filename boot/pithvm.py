@@ -20,7 +20,7 @@ READY_RE = re.compile(r"^pith: ready in (\d+) ms", re.M)
 # Device names per machine type: microvm has virtio-mmio, the others PCI.
 MACHINES = {
     "microvm": {
-        "machine": "microvm,acpi=on,rtc=on,pic=off,pit=off,isa-serial=on",
+        "machine": "microvm",
         "suffix": "device",
     },
     "pc": {"machine": "pc", "suffix": "pci"},

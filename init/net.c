@@ -15,6 +15,9 @@
 #include "log.h"
 #include "netlink.h"
 
+/* How often to look again for a NIC that is not there yet. */
+#define NET_NIC_RETRY_MS 1000
+
 static struct {
 	struct loop *loop;
 	const struct node_config *cfg;
@@ -25,7 +28,8 @@ static struct {
 	int nl;
 	int ifindex;
 	char ifname[IF_NAMESIZE];
-	struct loop_timer wait;
+	struct loop_timer wait, retry;
+	int nic_missing_logged;
 	struct dhcpc_lease applied;
 	int have;
 } n = { .nl = -1 };
@@ -178,6 +182,15 @@ static void net_lease(void *arg, const struct dhcpc_lease *l, int renewed)
 		net_forget();
 		return;
 	}
+	if (n.cfg->ndns) {
+		/* DNS= in the config wins over the lease's servers. */
+		static struct dhcpc_lease own;
+
+		own = *l;
+		memcpy(own.dns, n.cfg->dns, sizeof own.dns);
+		own.ndns = n.cfg->ndns;
+		l = &own;
+	}
 	for (i = 0; i < l->ndns; i++) {
 		char d[INET_ADDRSTRLEN];
 
@@ -203,9 +216,69 @@ static void net_wait_expired(struct loop *l, void *arg)
 {
 	(void)l;
 	(void)arg;
-	log_warn("dhcp: %s: no lease after %u s; going on without one, still asking",
-		 n.ifname, n.cfg->dhcp_wait_ms / 1000);
+	if (n.ifindex)
+		log_warn("dhcp: %s: no lease after %u s; going on without one, still asking",
+			 n.ifname, n.cfg->dhcp_wait_ms / 1000);
+	else
+		log_warn("net: no network interface after %u s; going on without one, still looking",
+			 n.cfg->dhcp_wait_ms / 1000);
 	net_say_ready(0);
+}
+
+/* The NIC named by the config, or the first Ethernet one. 0 or -ENODEV. */
+static int net_find_nic(void)
+{
+	if (n.cfg->iface[0]) {
+		snprintf(n.ifname, sizeof n.ifname, "%s", n.cfg->iface);
+		n.ifindex = (int)if_nametoindex(n.cfg->iface);
+		return n.ifindex ? 0 : -ENODEV;
+	}
+	return net_first_ether(n.ifname, &n.ifindex);
+}
+
+static void net_nic_up(struct loop *l, void *arg)
+{
+	const struct node_config *c = n.cfg;
+	int r;
+
+	(void)arg;
+	r = net_find_nic();
+	if (r < 0) {
+		/* Drivers may still be probing: look again, quietly, every second. */
+		if (!n.nic_missing_logged)
+			log_warn("net: no network interface %s yet; looking again every second",
+				 c->iface[0] ? c->iface : "(no Ethernet NIC)");
+		n.nic_missing_logged = 1;
+		loop_timer_set(l, &n.retry, NET_NIC_RETRY_MS, net_nic_up, NULL);
+		return;
+	}
+	r = nl_link_up(n.nl, n.ifindex);
+	if (r < 0)
+		log_warn("net: unable to bring up %s: %s", n.ifname, strerror(-r));
+
+	if (c->net == NET_STATIC) {
+		struct dhcpc_lease s;
+		char a[INET_ADDRSTRLEN];
+
+		memset(&s, 0, sizeof s);
+		s.addr = c->addr;
+		s.prefix = c->prefix;
+		s.gateway = c->gateway;
+		memcpy(s.dns, c->dns, sizeof s.dns);
+		s.ndns = c->ndns;
+		r = net_apply(&s);
+		if (r == 0)
+			log_info("net: %s: static address %s/%d", n.ifname, ip(c->addr, a), c->prefix);
+		net_say_ready(r == 0);
+		return;
+	}
+	r = dhcpc_start(l, n.ifname, n.ifindex, c->name, net_lease, NULL);
+	if (r < 0) {
+		log_err("dhcp: %s: unable to start: %s", n.ifname, strerror(-r));
+		net_say_ready(0);
+		return;
+	}
+	log_info("dhcp: %s: asking for a lease", n.ifname);
 }
 
 int net_start(struct loop *l, const struct node_config *c, const char *root,
@@ -232,46 +305,8 @@ int net_start(struct loop *l, const struct node_config *c, const char *root,
 	lo = (int)if_nametoindex("lo");
 	if (lo && (r = nl_link_up(n.nl, lo)) < 0)
 		log_warn("net: unable to bring up lo: %s", strerror(-r));
-
-	if (c->iface[0]) {
-		snprintf(n.ifname, sizeof n.ifname, "%s", c->iface);
-		n.ifindex = (int)if_nametoindex(c->iface);
-		r = n.ifindex ? 0 : -ENODEV;
-	} else {
-		r = net_first_ether(n.ifname, &n.ifindex);
-	}
-	if (r < 0) {
-		log_err("net: no network interface %s", c->iface[0] ? c->iface : "(no Ethernet NIC found)");
-		net_say_ready(0);
-		return r;
-	}
-	r = nl_link_up(n.nl, n.ifindex);
-	if (r < 0)
-		log_warn("net: unable to bring up %s: %s", n.ifname, strerror(-r));
-
-	if (c->net == NET_STATIC) {
-		struct dhcpc_lease s;
-		char a[INET_ADDRSTRLEN];
-
-		memset(&s, 0, sizeof s);
-		s.addr = c->addr;
-		s.prefix = c->prefix;
-		s.gateway = c->gateway;
-		memcpy(s.dns, c->dns, sizeof s.dns);
-		s.ndns = c->ndns;
-		r = net_apply(&s);
-		if (r == 0)
-			log_info("net: %s: static address %s/%d", n.ifname, ip(c->addr, a), c->prefix);
-		net_say_ready(r == 0);
-		return r;
-	}
-	r = dhcpc_start(l, n.ifname, n.ifindex, c->name, net_lease, NULL);
-	if (r < 0) {
-		log_err("dhcp: %s: unable to start: %s", n.ifname, strerror(-r));
-		net_say_ready(0);
-		return r;
-	}
-	log_info("dhcp: %s: asking for a lease", n.ifname);
+	/* However the NIC and the lease come, the boot waits no longer than this. */
 	loop_timer_set(l, &n.wait, c->dhcp_wait_ms, net_wait_expired, NULL);
+	net_nic_up(l, NULL);
 	return 0;
 }

@@ -11,6 +11,7 @@ struct ini_state {
 	unsigned first;		/* physical line where the logical line began */
 	int overflow;
 	int nul;
+	int bad_section;	/* the last section header was malformed */
 };
 
 static int is_space(char c)
@@ -73,10 +74,13 @@ static int ini_logical_line(struct ini_state *st, ini_fn *fn, void *arg)
 	if (s[0] == '[') {
 		struct ini_item it = { .kind = INI_SECTION, .line = st->first };
 
+		/* What follows a bad header belongs to no section we know. */
+		st->bad_section = 1;
 		if (s[n - 1] != ']')
 			return bad(fn, arg, st, "section header without closing ']'");
 		if (!name_ok(s + 1, n - 2, 0))
 			return bad(fn, arg, st, "invalid section name");
+		st->bad_section = 0;
 		memcpy(st->section, s + 1, n - 2);
 		st->section[n - 2] = 0;
 		it.section = st->section;
@@ -97,6 +101,8 @@ static int ini_logical_line(struct ini_state *st, ini_fn *fn, void *arg)
 
 		if (!name_ok(key, klen, 1))
 			return bad(fn, arg, st, "invalid key");
+		if (st->bad_section)
+			return bad(fn, arg, st, "option after a malformed section header");
 		return fn(&it, arg);
 	}
 }

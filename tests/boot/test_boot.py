@@ -93,7 +93,7 @@ def test_bad_command_line_and_fw_cfg_are_logged_and_boot_goes_on(node, tmp_path)
     assert "config: fw_cfg opt/pith/config:2: invalid node name 'has space'" in out
     assert "config: fw_cfg opt/pith/config:3: line contains a NUL byte, line ignored" in out
     assert "config: fw_cfg opt/pith/config:4: section header without closing ']'" in out
-    assert "invalid address '10.0.0.1/99'" in out
+    assert "config: fw_cfg opt/pith/config:5: option after a malformed section header, line ignored" in out
     assert "pith.ip: invalid address '1.2.3.4/40'" in out
     assert "unknown parameter pith.bogus" in out
     assert "unterminated quote" in out

@@ -221,3 +221,28 @@ def test_malformed_replies_change_nothing_and_a_real_server_still_wins(net):
 
     net["dnsmasq"]()
     wait_for(out, r"dhcp: eth0: lease 10\.88\.0\.(5\d|60)/24 gateway 10\.88\.0\.1", 60)
+
+
+def test_a_nic_that_appears_late_is_found(tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    ns, other = "pdl-" + tag, "pdo-" + tag
+    ip("netns", "add", ns)
+    ip("netns", "add", other)
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    log = open(tmp_path / "init.log", "w")
+    p = subprocess.Popen(["ip", "netns", "exec", ns, INIT, "--root", str(root), "--net",
+                          "--cmdline", "pith.ip=10.89.0.2/24 pith.dhcp_wait=60"],
+                         stdout=log, stderr=subprocess.STDOUT)
+    out = lambda: open(tmp_path / "init.log").read()
+    try:
+        wait_for(out, r"no network interface \(no Ethernet NIC\) yet; looking again every second", 10)
+        ip("-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "p0", "netns", other)
+        wait_for(out, r"net: eth0: static address 10\.89\.0\.2/24", 10)
+        wait_for(out, r"^pith: ready in \d+ ms", 2)
+        assert "inet 10.89.0.2/24" in ip("-n", ns, "-4", "addr", "show", "eth0")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+        ip("netns", "del", ns)
+        ip("netns", "del", other)

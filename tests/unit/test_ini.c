@@ -104,6 +104,17 @@ static void bad_lines_are_reported_and_skipped(void **state)
 	       "7 entry [C] K=<v>\n");
 }
 
+static void options_after_a_bad_header_are_not_given_to_the_previous_section(void **state)
+{
+	EXPECT("[Good]\nA=1\n[Bad\nB=2\n[Good]\nC=3\n",
+	       "1 section [Good]\n"
+	       "2 entry [Good] A=<1>\n"
+	       "3 bad: section header without closing ']'\n"
+	       "4 bad: option after a malformed section header\n"
+	       "5 section [Good]\n"
+	       "6 entry [Good] C=<3>\n");
+}
+
 static void nul_byte_is_bad(void **state)
 {
 	static const char text[] = "[A]\nK=a\0b\nL=c\n";
@@ -149,6 +160,7 @@ int main(void)
 		cmocka_unit_test(crlf_line_endings),
 		cmocka_unit_test(entry_before_any_section),
 		cmocka_unit_test(bad_lines_are_reported_and_skipped),
+		cmocka_unit_test(options_after_a_bad_header_are_not_given_to_the_previous_section),
 		cmocka_unit_test(nul_byte_is_bad),
 		cmocka_unit_test(overlong_line_is_bad),
 		cmocka_unit_test(callback_can_stop_parsing),
