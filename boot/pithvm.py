@@ -28,6 +28,25 @@ MACHINES = {
 }
 
 
+def host_tsc_khz():
+    """The host's TSC rate, when it has a constant one, else None.
+
+    Under TCG the guest reads the host's TSC. On microvm, which has no HPET
+    or ACPI PM timer, the kernel can only calibrate the TSC against the PIT,
+    and under TCG on a busy host that fails and the boot hangs. Telling the
+    kernel the rate (tsc_early_khz=) skips the calibration.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return None
+    if "constant_tsc" not in info:
+        return None
+    m = re.search(r"^cpu MHz\s*:\s*([0-9.]+)", info, re.M)
+    return int(float(m.group(1)) * 1000) if m else None
+
+
 def qemu_binary():
     path = shutil.which("qemu-system-x86_64")
     if not path:
@@ -68,6 +87,8 @@ class Node:
         m = MACHINES[self.machine]
         accel = os.environ.get("PITH_QEMU_ACCEL", "tcg")
         append = "console=ttyS0 panic=-1 " + self.append
+        if self.machine == "microvm" and accel == "tcg" and host_tsc_khz():
+            append = "tsc_early_khz=%d %s" % (host_tsc_khz(), append)
         args = self.prefix + [
             qemu_binary(), "-M", m["machine"], "-accel", accel,
             "-m", str(self.memory), "-smp", "1",
