@@ -23,7 +23,7 @@ die() { printf 'deps: fatal: %s\n' "$*" >&2; exit 1; }
 
 # --- Debian packages ---------------------------------------------------------
 packages=(
-	build-essential musl-tools musl-dev clang llvm lld
+	build-essential musl-tools musl-dev clang llvm lld libclang-rt-14-dev
 	flex bison bc libelf-dev libssl-dev cpio xz-utils rsync kmod
 	linux-source-6.1 linux-libc-dev dpkg-dev
 	qemu-system-x86 qemu-utils ovmf
