@@ -276,18 +276,21 @@ int config_apply_cmdline(struct node_config *c, const char *cmdline,
 		warnf(&x, 0, "longer than %d bytes: ignored", CONFIG_CMDLINE_MAX);
 		return -EFBIG;
 	}
+	/* /proc/cmdline ends in a newline the kernel's parser never saw. */
+	while (len && (cmdline[len - 1] == '\n' || cmdline[len - 1] == ' ' || cmdline[len - 1] == '\t'))
+		len--;
 	for (;;) {
 		size_t n = 0;
 		int quoted = 0;
 		char *eq;
 		size_t i;
 
-		while (*p == ' ' || *p == '\t' || *p == '\n')
+		while (p < cmdline + len && (*p == ' ' || *p == '\t' || *p == '\n'))
 			p++;
-		if (!*p)
+		if (p == cmdline + len)
 			break;
 		/* A word ends at unquoted whitespace; quotes are dropped. */
-		for (; *p && (quoted || !(*p == ' ' || *p == '\t' || *p == '\n')); p++) {
+		for (; p < cmdline + len && (quoted || !(*p == ' ' || *p == '\t' || *p == '\n')); p++) {
 			if (*p == '"')
 				quoted = !quoted;
 			else

@@ -140,6 +140,10 @@ int main(int argc, char **argv)
 	const char *what = argc > 1 ? argv[1] : "all";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(what, "orphan") && strcmp(what, "net") && strcmp(what, "all")) {
+		printf("probe: unknown command '%s'\n", what);
+		return 2;
+	}
 	if (!strcmp(what, "orphan") || !strcmp(what, "all"))
 		orphan();
 	if (!strcmp(what, "net") || !strcmp(what, "all"))

@@ -111,6 +111,15 @@ static void cmdline_unterminated_quote(void **state)
 	assert_string_equal(c.run, "/bin/x a b");
 }
 
+static void cmdline_trailing_newline_is_not_part_of_a_quoted_value(void **state)
+{
+	struct node_config c;
+
+	config_defaults(&c);
+	config_apply_cmdline(&c, "pith.run=\"/bin/x net\n", warn, NULL);
+	assert_string_equal(c.run, "/bin/x net");
+}
+
 static void cmdline_too_long_is_ignored(void **state)
 {
 	struct node_config c;
@@ -165,6 +174,7 @@ int main(void)
 		cmocka_unit_test_setup(cmdline_sets_every_key, setup),
 		cmocka_unit_test_setup(cmdline_bad_values_keep_previous, setup),
 		cmocka_unit_test_setup(cmdline_unterminated_quote, setup),
+		cmocka_unit_test_setup(cmdline_trailing_newline_is_not_part_of_a_quoted_value, setup),
 		cmocka_unit_test_setup(cmdline_too_long_is_ignored, setup),
 		cmocka_unit_test_setup(ini_sets_keys_and_warns_on_unknown, setup),
 		cmocka_unit_test_setup(later_source_overrides, setup),
