@@ -43,7 +43,7 @@ deps:
 	@mk/deps.sh
 	@touch $(DEPS)
 
-$(DEPS): mk/deps.sh init/lwip/lwipopts.h init/lwip/arch/cc.h
+$(DEPS): mk/deps.sh init/lwip/lwipopts.h init/lwip/arch/cc.h init/lwip/sources
 	@mk/deps.sh
 	@touch $@
 

@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,13 +55,51 @@ def qemu_binary():
     return path
 
 
+def qmp(path, command, **arguments):
+    """Run one QMP command on the machine whose QMP socket is path."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(path)
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": command, "arguments": arguments}):
+            f.write(json.dumps(cmd) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "event" not in reply:
+                    break
+        return reply
+    finally:
+        s.close()
+
+
+def follow(node, stop, prefix=""):
+    """Copy node's console to stdout until stop is set and the log is drained."""
+    pos = 0
+    while True:
+        text = node.output()
+        if len(text) > pos:
+            chunk = text[pos:]
+            pos = len(text)
+            if prefix:
+                chunk = "".join(prefix + l for l in chunk.splitlines(True))
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+        elif stop.is_set():
+            return
+        time.sleep(0.05)
+
+
 class Node:
-    """One QEMU machine. The serial console goes to a log file (and, when
-    console is True, to our stdout); QMP on a unix socket controls it."""
+    """One QEMU machine. The serial console goes to a log file (follow()
+    copies it to stdout); QMP on a unix socket controls it."""
 
     def __init__(self, name, rundir, machine="microvm", memory=256,
                  kernel=None, initrd=None, append="", config=None,
-                 netdev=None, mac=None, hostfwd=None, console=False, prefix=None):
+                 netdev=None, mac=None, hostfwd=None, prefix=None):
         if machine not in MACHINES:
             raise ValueError("unknown machine type %r (want %s)" %
                              (machine, ", ".join(MACHINES)))
@@ -75,7 +114,6 @@ class Node:
         self.netdev = netdev
         self.mac = mac
         self.hostfwd = hostfwd or []
-        self.console = console
         self.prefix = prefix or []  # e.g. ["ip", "netns", "exec", NS]
         self.log = os.path.join(rundir, name + ".log")
         self.qmp_path = os.path.join(rundir, name + ".qmp")
@@ -87,8 +125,9 @@ class Node:
         m = MACHINES[self.machine]
         accel = os.environ.get("PITH_QEMU_ACCEL", "tcg")
         append = "console=ttyS0 panic=-1 " + self.append
-        if self.machine == "microvm" and accel == "tcg" and host_tsc_khz():
-            append = "tsc_early_khz=%d %s" % (host_tsc_khz(), append)
+        tsc_khz = host_tsc_khz() if self.machine == "microvm" and accel == "tcg" else None
+        if tsc_khz:
+            append = "tsc_early_khz=%d %s" % (tsc_khz, append)
         args = self.prefix + [
             qemu_binary(), "-M", m["machine"], "-accel", accel,
             "-m", str(self.memory), "-smp", "1",
@@ -113,7 +152,7 @@ class Node:
         args += ["-netdev", netdev, "-device", dev]
         return args
 
-    def start(self, pass_fds=()):
+    def start(self):
         os.makedirs(self.rundir, exist_ok=True)
         for p in (self.log, self.qmp_path, self.pidfile):
             if os.path.exists(p):
@@ -123,7 +162,7 @@ class Node:
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.rundir, self.name + ".qemu.err"), "w"),
-                                     pass_fds=pass_fds, start_new_session=True)
+                                     start_new_session=True)
         return self
 
     def output(self):
@@ -154,21 +193,7 @@ class Node:
         return int(m.group(1))
 
     def qmp(self, command, **arguments):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(5)
-        s.connect(self.qmp_path)
-        f = s.makefile("rw")
-        f.readline()  # greeting
-        for cmd in ({"execute": "qmp_capabilities"},
-                    {"execute": command, "arguments": arguments}):
-            f.write(json.dumps(cmd) + "\n")
-            f.flush()
-            while True:
-                reply = json.loads(f.readline())
-                if "event" not in reply:
-                    break
-        s.close()
-        return reply
+        return qmp(self.qmp_path, command, **arguments)
 
     def powerdown(self):
         """Press the ACPI power button, as EC2's stop and QEMU's system_powerdown do."""

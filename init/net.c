@@ -72,8 +72,9 @@ int net_first_ether(char name[IF_NAMESIZE], int *ifindex)
 	return 0;
 }
 
-int net_resolv_render(char *out, size_t size, const char *ifname,
-		      const struct in_addr *dns, int ndns)
+/* Render resolv.conf for servers into out. Bytes written or -ENOSPC. */
+static int net_resolv_render(char *out, size_t size, const char *ifname,
+			     const struct in_addr *dns, int ndns)
 {
 	size_t len;
 	int i, w;

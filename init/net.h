@@ -23,8 +23,4 @@ int net_start(struct loop *l, const struct node_config *c, const char *root,
 /* The first non-loopback Ethernet interface by index. 0 or -ENODEV. */
 int net_first_ether(char name[IF_NAMESIZE], int *ifindex);
 
-/* Render resolv.conf for servers into out (size n). Bytes written or -ENOSPC. */
-int net_resolv_render(char *out, size_t n, const char *ifname,
-		      const struct in_addr *dns, int ndns);
-
 #endif

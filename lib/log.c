@@ -19,11 +19,6 @@ void log_init(const char *name, int fd)
 	log_fd = fd;
 }
 
-const char *log_prog(void)
-{
-	return prog;
-}
-
 void log_max_prio(enum log_prio max)
 {
 	max_prio = max;

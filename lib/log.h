@@ -39,7 +39,6 @@ void err_set(struct err *e, unsigned line, const char *fmt, ...)
 
 /* Messages go to fd (2 by default) as "prog: message\n". */
 void log_init(const char *prog, int fd);
-const char *log_prog(void);
 void log_max_prio(enum log_prio max);
 
 void log_msg(enum log_prio prio, const char *fmt, ...)

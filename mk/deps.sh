@@ -156,18 +156,12 @@ fi
 # library is rebuilt whenever they change.
 lwip_out=$deps/lwip
 port=$top/init/lwip
-opts_sum=$(cat "$port"/lwipopts.h "$port"/arch/*.h "$0" | sha256sum | cut -c1-16)
+opts_sum=$(cat "$port"/lwipopts.h "$port"/arch/*.h "$port"/sources "$0" | sha256sum | cut -c1-16)
 if [ ! -f "$lwip_out/.stamp-$lwip_ver-$opts_sum" ]; then
 	say "building lwIP $lwip_ver with musl-gcc"
 	src=$deps/src/lwip/tree/src
 	rm -rf "$lwip_out"; mkdir -p "$lwip_out/obj" "$lwip_out/lib"
-	files=(
-		core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c core/memp.c
-		core/netif.c core/pbuf.c core/udp.c core/timeouts.c core/stats.c core/sys.c
-		core/ipv4/ip4.c core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c core/ipv4/dhcp.c
-		core/ipv4/etharp.c core/dns.c
-		netif/ethernet.c
-	)
+	read -r -a files <<<"$(grep -v '^#' "$port/sources" | tr '\n' ' ')"
 	for f in "${files[@]}"; do
 		[ -f "$src/$f" ] || die "lwIP source $f is missing"
 		o=$lwip_out/obj/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')
