@@ -85,7 +85,7 @@ run: image
 # --- tests --------------------------------------------------------------------
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRC   := $(wildcard lib/*.c) init/config.c
+UNIT_SRC   := $(wildcard lib/*.c) init/config.c $(wildcard init/journal*.c init/cgroup.c)
 UNIT_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
               -fsanitize=address,undefined -fno-omit-frame-pointer -Ilib -Iinit
 

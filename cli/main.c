@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "log.h"
 #include "version.h"
 
@@ -12,6 +13,7 @@ static const char usage[] =
 	"usage: pith COMMAND\n"
 	"\n"
 	"commands:\n"
+	"  check      check unit files offline (pith check --help)\n"
 	"  version    print the version\n"
 	"  help       print this text\n";
 
@@ -26,6 +28,8 @@ int main(int argc, char **argv)
 		printf("pith %s\n", PITH_VERSION);
 		return 0;
 	}
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
 	fputs(usage, stderr);
 	die(EXIT_USAGE, "unknown command %s", argv[1]);
 }
