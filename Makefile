@@ -19,6 +19,8 @@ LDFLAGS := -static -Wl,--gc-sections -s
 
 LWIP_CFLAGS := -Iinit/lwip -I$(B)/deps/lwip/include
 LWIP_LIB    := $(B)/deps/lwip/lib/liblwip.a
+CJSON_CFLAGS := -I$(B)/deps/cjson/include
+CJSON_LIB    := $(B)/deps/cjson/lib/libcjson.a
 
 LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard lib/*.c))
 INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard init/*.c))
@@ -53,6 +55,7 @@ $(B)/obj/%.o: %.c | $(DEPS)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/obj/init/%.o: CFLAGS += $(LWIP_CFLAGS) -Iinit
+$(B)/obj/cli/%.o: CFLAGS += $(CJSON_CFLAGS)
 
 $(B)/lib/libpith.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -64,10 +67,10 @@ $(B)/bin/pith-init: $(INIT_OBJ) $(B)/lib/libpith.a $(DEPS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $(INIT_OBJ) $(B)/lib/libpith.a $(LWIP_LIB)
 
-$(B)/bin/pith: $(CLI_OBJ) $(B)/lib/libpith.a
+$(B)/bin/pith: $(CLI_OBJ) $(B)/lib/libpith.a $(DEPS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/lib/libpith.a
+	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/lib/libpith.a $(CJSON_LIB)
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
 
@@ -92,6 +95,13 @@ UNIT_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-
 $(B)/test/unit/%: tests/unit/%.c $(UNIT_SRC) $(wildcard lib/*.h init/*.h) | $(DEPS)
 	@mkdir -p $(@D)
 	@$(HOSTCC) $(UNIT_FLAGS) -o $@ $< $(UNIT_SRC) -lcmocka
+
+# The CLI's tests link the CLI but main.c, and cJSON from its source.
+CLI_TEST_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c)) $(B)/deps/src/cjson/tree/cJSON.c
+$(B)/test/unit/test_cli_%: UNIT_SRC += $(CLI_TEST_SRC)
+$(B)/test/unit/test_cli_%: UNIT_FLAGS += -Icli $(CJSON_CFLAGS)
+$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_cli_*.c)): \
+	$(filter-out cli/main.c,$(wildcard cli/*.c cli/*.h))
 
 check: $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)

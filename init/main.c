@@ -16,15 +16,21 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "buf.h"
+#include "cgroup.h"
 #include "config.h"
+#include "journal.h"
 #include "log.h"
 #include "loop.h"
+#include "manager.h"
 #include "mounts.h"
 #include "net.h"
 #include "power.h"
@@ -34,6 +40,17 @@
 #define STOP_GRACE_MS 5000
 /* Words in a pith.run command. */
 #define RUN_ARGS_MAX 64
+/* The journal's memory: entries beyond it push out the oldest. */
+#define JOURNAL_RING_BYTES (8 * 1024 * 1024)
+/* Persistent journal files: size of one, and archives kept. */
+#define JOURNAL_FILE_BYTES (8 * 1024 * 1024)
+#define JOURNAL_FILES 8
+/* How often buffered journal entries are written out. */
+#define JOURNAL_FLUSH_MS 1000
+/* The longest the units get to stop in order on the way down. */
+#define SHUTDOWN_UNITS_MS 30000
+/* The target started at boot. */
+#define DEFAULT_TARGET "multi-user.target"
 
 static struct {
 	struct loop loop;
@@ -46,6 +63,21 @@ static struct {
 	uint64_t start_ms;
 	uint64_t boot_ms;	/* since kernel start, when PID 1 began */
 	int ready;
+	struct journal journal;
+	int journal_ok;
+	struct journal_kmsg kmsg;
+	struct loop_io kmsg_io;
+	struct loop_timer flush_timer;
+	struct cg cg;
+	int cg_ok;
+	struct manager manager;
+	char dirs[3][PATH_MAX];
+	const char *dirv[4];
+	char run_dir[PATH_MAX];
+	struct unit_spec_env spec;
+	enum power_action pending;
+	struct loop_timer shutdown_timer;
+	int shutting_down;
 } init = { .root = "" };
 
 static const char usage[] =
@@ -188,6 +220,7 @@ static void net_ready(void *arg, int configured)
 	if (write(2, line, (size_t)n) < 0) {
 		/* nowhere to say it */
 	}
+	manager_boot(&init.manager, DEFAULT_TARGET);
 	if (init.cfg.run[0])
 		run_spawn(init.cfg.run);
 }
@@ -198,6 +231,8 @@ static void reap(void)
 	pid_t p;
 
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (manager_child_exited(&init.manager, p, st))
+			continue;
 		if (p != init.run_pid)
 			continue;
 		init.run_pid = 0;
@@ -208,17 +243,48 @@ static void reap(void)
 	}
 }
 
-static void shutdown_now(enum power_action a, const char *why)
+/* The units are down (or took too long): end the remaining processes. */
+static void shutdown_finish(void)
 {
-	log_info("shutting down: %s", why);
-	power_mark_start();
+	loop_timer_cancel(&init.loop, &init.shutdown_timer);
+	if (init.journal_ok)
+		journal_sync(&init.journal);
 	if (!init.pid1) {
 		power_down(POWER_EXIT, STOP_GRACE_MS);
 		log_info("stopped");
 		loop_stop(&init.loop);
 		return;
 	}
-	power_down(a, STOP_GRACE_MS);
+	power_down(init.pending, STOP_GRACE_MS);
+}
+
+static void shutdown_units_done(void *arg, struct mu *u, enum job_result r)
+{
+	(void)arg;
+	(void)u;
+	if (r != JOB_DONE)
+		log_warn("not every unit stopped in order");
+	shutdown_finish();
+}
+
+static void shutdown_timeout(struct loop *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_warn("units took longer than %d ms to stop; ending them", SHUTDOWN_UNITS_MS);
+	shutdown_finish();
+}
+
+static void shutdown_now(enum power_action a, const char *why)
+{
+	if (init.shutting_down)
+		return;
+	init.shutting_down = 1;
+	log_info("shutting down: %s", why);
+	power_mark_start();
+	init.pending = a;
+	loop_timer_set(&init.loop, &init.shutdown_timer, SHUTDOWN_UNITS_MS, shutdown_timeout, NULL);
+	manager_shutdown(&init.manager, shutdown_units_done, NULL);
 }
 
 static void on_signal(struct loop *l, int signo, void *arg)
@@ -277,6 +343,151 @@ static void parse_args(int argc, char **argv)
 		die(EXIT_USAGE, "not PID 1: give --root DIR to run as an ordinary process");
 }
 
+/* PID 1's own messages go to the journal too. */
+static void log_to_journal(void *arg, enum log_prio prio, const char *msg, size_t len)
+{
+	struct journal_entry e = { 0 };
+
+	(void)arg;
+	e.unit = JOURNAL_UNIT_INIT;
+	e.pid = (int)getpid();
+	e.priority = prio;
+	e.msg = msg;
+	e.msg_len = len;
+	journal_append(&init.journal, &e);
+}
+
+static void flush_tick(struct loop *l, void *arg)
+{
+	(void)arg;
+	if (journal_flush_due(&init.journal))
+		journal_flush(&init.journal);
+	loop_timer_set(l, &init.flush_timer, JOURNAL_FLUSH_MS, flush_tick, NULL);
+}
+
+static void kmsg_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)events;
+	(void)arg;
+	journal_kmsg_drain(&init.kmsg, fd);
+}
+
+static void journal_setup(void)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	struct err e = { 0 };
+	int r = journal_init(&init.journal, JOURNAL_RING_BYTES);
+
+	if (r < 0) {
+		log_err("journal: unable to set up: %s; unit output is discarded", strerror(-r));
+		return;
+	}
+	init.journal_ok = 1;
+	log_set_hook(log_to_journal, NULL);
+	/* Persistent only where /var/log/journal exists: a data partition. */
+	snprintf(dir, sizeof dir, "%s/var/log/journal", init.root);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = journal_persist(&init.journal, dir, JOURNAL_FILE_BYTES, JOURNAL_FILES, &e);
+		if (r < 0)
+			log_warn("journal: not persistent: %s", e.msg[0] ? e.msg : strerror(-r));
+	}
+	loop_timer_set(&init.loop, &init.flush_timer, JOURNAL_FLUSH_MS, flush_tick, NULL);
+	if (init.pid1) {
+		int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+		journal_kmsg_init(&init.kmsg, &init.journal);
+		if (fd < 0 || loop_io_add(&init.loop, &init.kmsg_io, fd, EPOLLIN, kmsg_readable, NULL) < 0)
+			log_warn("journal: unable to read the kernel log");
+	}
+}
+
+static void cgroup_setup(void)
+{
+	char root[CG_SLICE_PATH_MAX], slice[CG_SLICE_PATH_MAX + 64];
+	int r;
+
+	if (init.pid1) {
+		snprintf(root, sizeof root, "/sys/fs/cgroup");
+		r = cg_init_scope_enter(root);
+		if (r < 0)
+			log_warn("cgroup: unable to move PID 1 to %s: %s", CG_INIT_SCOPE, strerror(-r));
+		cg_subtree_enable(AT_FDCWD, root, CG_CTRL_ALL);
+		snprintf(slice, sizeof slice, "%s/pith.slice", root);
+	} else {
+		r = cg_find_root(root, sizeof root);
+		if (r < 0) {
+			log_warn("cgroup: no cgroup2 hierarchy here (%s); units run without groups",
+				 strerror(-r));
+			return;
+		}
+		/* One slice per instance: tests run several side by side. */
+		snprintf(slice, sizeof slice, "%s/pith-%d.slice", root, (int)getpid());
+	}
+	r = cg_init(&init.cg, slice);
+	if (r < 0) {
+		log_warn("cgroup: unable to use %s: %s; units run without groups", slice, strerror(-r));
+		return;
+	}
+	if (init.pid1)
+		cg_subtree_enable(init.cg.slice_fd, ".", CG_CTRL_ALL);
+	init.cg_ok = 1;
+}
+
+static void first_line(const char *path, char *out, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	out[0] = 0;
+	if (read_text(path, 4096, &b) == 0 && b.data)
+		snprintf(out, len, "%.*s", (int)strcspn(b.data, "\n"), b.data);
+	buf_free(&b);
+}
+
+static void manager_setup(void)
+{
+	static char machine_id[64], boot_id[64], release[128];
+	static const char *const sub[] = { "etc/pith/units", "run/pith/units", "usr/lib/pith/units" };
+	struct manager_config c = { 0 };
+	struct utsname un;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(init.dirs[i], sizeof init.dirs[i], "%s/%s", init.root, sub[i]);
+		init.dirv[i] = init.dirs[i];
+	}
+	init.dirv[3] = NULL;
+	snprintf(init.run_dir, sizeof init.run_dir, "%s/run/pith", init.root);
+	first_line("/etc/machine-id", machine_id, sizeof machine_id);
+	first_line("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id);
+	if (uname(&un) == 0)
+		snprintf(release, sizeof release, "%s", un.release);
+	init.spec.hostname = init.cfg.name;
+	init.spec.machine_id = machine_id;
+	init.spec.boot_id = boot_id;
+	init.spec.kernel_release = release;
+	init.spec.arch = "x86-64";
+	init.spec.os_id = "pith";
+	c.loop = &init.loop;
+	c.dirs = init.dirv;
+	c.etc_dir = init.dirs[0];
+	c.run_dir = init.run_dir;
+	c.cg = init.cg_ok ? &init.cg : NULL;
+	c.journal = init.journal_ok ? &init.journal : NULL;
+	c.env = &init.spec;
+	manager_init(&init.manager, &c);
+}
+
+static void api_setup(void)
+{
+	char path[PATH_MAX + 16];
+	int r;
+
+	snprintf(path, sizeof path, "%s/init.sock", init.run_dir);
+	if (!api_start(&init.loop, &init.manager, init.journal_ok ? &init.journal : NULL, path, &r))
+		log_err("api: unable to listen on %s: %s", path, strerror(-r));
+}
+
 int main(int argc, char **argv)
 {
 	sigset_t set;
@@ -321,6 +532,10 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_err("unable to watch signals: %s", strerror(-r));
 	power_watch(&init.loop, init.root, on_power_key, NULL);
+	journal_setup();
+	cgroup_setup();
+	manager_setup();
+	api_setup();
 
 	net_start(&init.loop, &init.cfg, init.root, net_ready, NULL);
 

@@ -10,6 +10,14 @@
 static const char *prog = "pith";
 static int log_fd = 2;
 static enum log_prio max_prio = LOG_PRIO_INFO;
+static log_hook_fn *hook;
+static void *hook_arg;
+
+void log_set_hook(log_hook_fn *fn, void *arg)
+{
+	hook = fn;
+	hook_arg = arg;
+}
 
 void log_init(const char *name, int fd)
 {
@@ -37,7 +45,7 @@ void err_set(struct err *e, unsigned line, const char *fmt, ...)
 }
 
 /* One write(2) per message, so lines from several processes never interleave. */
-static void log_vwrite(const char *tag, const char *fmt, va_list ap)
+static void log_vwrite(enum log_prio prio, const char *tag, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n, m;
@@ -55,6 +63,13 @@ static void log_vwrite(const char *tag, const char *fmt, va_list ap)
 	line[n++] = '\n';
 	while (write(log_fd, line, n) < 0 && errno == EINTR)
 		;
+	if (hook) {
+		/* The hook gets the message without the program name. */
+		size_t skip = strlen(prog) + 2;
+
+		if ((size_t)n > skip)
+			hook(hook_arg, prio, line + skip, (size_t)n - skip - 1);
+	}
 	errno = saved;
 }
 
@@ -70,7 +85,7 @@ void log_msg(enum log_prio prio, const char *fmt, ...)
 	else if (prio == LOG_PRIO_WARNING)
 		tag = "warning: ";
 	va_start(ap, fmt);
-	log_vwrite(tag, fmt, ap);
+	log_vwrite(prio, tag, fmt, ap);
 	va_end(ap);
 }
 
@@ -79,7 +94,7 @@ void die(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite("fatal: ", fmt, ap);
+	log_vwrite(LOG_PRIO_ERR, "fatal: ", fmt, ap);
 	va_end(ap);
 	exit(code);
 }

@@ -49,6 +49,14 @@ void log_msg(enum log_prio prio, const char *fmt, ...)
 #define log_info(...) log_msg(LOG_PRIO_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_PRIO_DEBUG, __VA_ARGS__)
 
+/*
+ * Also hand every message logged from now on to fn: its priority and text
+ * (tag included, program name and newline not), len bytes. PID 1 uses it
+ * to put its own messages in the journal. fn must not log.
+ */
+typedef void log_hook_fn(void *arg, enum log_prio prio, const char *msg, size_t len);
+void log_set_hook(log_hook_fn *fn, void *arg);
+
 /* Print "prog: fatal: message" and exit with code. Only main() calls it. */
 void die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

@@ -17,6 +17,8 @@ lwip_ver=2.1.3+dfsg1-2
 lwip_dsc_sha256=8d8f944db8e6d542fc2d6f01559078fb1b5dda71651c67ee5fa3571ed1342c50
 bearssl_ver=0.6+dfsg.1-3
 bearssl_dsc_sha256=9bd17e07fc9824b0223dcb4ba14adac17981a4d8f1d63b6655819fe8f2ed98d1
+cjson_ver=1.7.15-1+deb12u4
+cjson_dsc_sha256=764c2de141d680f4fb4cada30c526dacaa30ead061b9b9c34f2b81e2df0f8439
 
 say() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: fatal: %s\n' "$*" >&2; exit 1; }
@@ -135,6 +137,7 @@ fetch() {
 
 fetch lwip "$lwip_ver" "$lwip_dsc_sha256"
 fetch bearssl "$bearssl_ver" "$bearssl_dsc_sha256"
+fetch cjson "$cjson_ver" "$cjson_dsc_sha256"
 
 # --- BearSSL -----------------------------------------------------------------
 bearssl_out=$deps/bearssl
@@ -148,6 +151,23 @@ if [ ! -f "$bearssl_out/.stamp-$bearssl_ver" ]; then
 	cp "$src/build/libbearssl.a" "$bearssl_out/lib/"
 	cp -r "$src/inc" "$bearssl_out/include"
 	touch "$bearssl_out/.stamp-$bearssl_ver"
+fi
+
+# --- cJSON -------------------------------------------------------------------
+# The CLI's JSON parser: one file, cJSON.c, with its default nesting limit
+# (CJSON_NESTING_LIMIT 1000). The unit tests compile the same file from
+# build/deps/src/cjson/tree for the sanitizers.
+cjson_out=$deps/cjson
+if [ ! -f "$cjson_out/.stamp-$cjson_ver" ]; then
+	say "building cJSON $cjson_ver with musl-gcc"
+	src=$deps/src/cjson/tree
+	rm -rf "$cjson_out"; mkdir -p "$cjson_out/obj" "$cjson_out/lib" "$cjson_out/include"
+	musl-gcc -std=c89 -Os -ffunction-sections -fdata-sections -Wall -Wextra \
+		-c "$src/cJSON.c" -o "$cjson_out/obj/cJSON.o" 2>"$deps/cjson-build.log" ||
+		{ tail -30 "$deps/cjson-build.log" >&2; die "cJSON build failed"; }
+	ar rcs "$cjson_out/lib/libcjson.a" "$cjson_out/obj/cJSON.o"
+	cp "$src/cJSON.h" "$cjson_out/include/"
+	touch "$cjson_out/.stamp-$cjson_ver"
 fi
 
 # --- lwIP --------------------------------------------------------------------
@@ -184,4 +204,4 @@ ln -sfn /usr/include/linux "$kh/linux"
 ln -sfn /usr/include/asm-generic "$kh/asm-generic"
 ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" "$kh/asm"
 
-say "ok: lwIP $lwip_ver, BearSSL $bearssl_ver in build/deps"
+say "ok: lwIP $lwip_ver, BearSSL $bearssl_ver, cJSON $cjson_ver in build/deps"

@@ -1,4 +1,5 @@
-/* libFuzzer: the unit-file parser, drop-ins, checks and --dump never crash,
+/* libFuzzer: the unit-file parser, drop-ins, checks, --dump and the
+ * EnvironmentFile= reader never crash,
  * read out of bounds or leak, whatever the bytes; what they produce is
  * well formed. */
 #include <stddef.h>
@@ -6,8 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envfile.h"
 #include "json.h"
 #include "unit.h"
+
+static int env_check(void *arg, const char *assignment)
+{
+	(void)arg;
+	if (!unit_env_assignment_is_valid(assignment))
+		abort();
+	return 0;
+}
 
 static void count(void *arg, enum unit_severity sev, const char *file, unsigned line,
 		  const char *msg)
@@ -46,6 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			unit_exec_expand_env(&a, c, envp, &r);
 		}
+	{
+		/* The same bytes as an EnvironmentFile=. */
+		struct err e = { 0 };
+		unsigned bad;
+
+		envfile_parse(text, size, env_check, NULL, &bad, &e);
+	}
 	buf_free(&b);
 	arena_free(&a);
 	unit_free(&u);

@@ -1,0 +1,131 @@
+/*
+ * The CLI's way to a node's API (docs/api.md): one blocking HTTP/1.1
+ * request per connection, its answer parsed by lib/http.
+ *
+ * Where the API is, is one string, the endpoint: "unix:/run/pith/init.sock"
+ * (or a bare socket path) for PID 1's local socket, "https://host[:port]"
+ * for a node's control port. Only the transport differs between them; the
+ * requests, the answers and everything above this file are the same. The
+ * control port's transport (TLS) is not here yet: an https endpoint is
+ * accepted by client_init and every request on it fails with
+ * -EPROTONOSUPPORT and a message saying so.
+ *
+ * Errors: 0 or -errno, with a one-line message in the caller's struct err
+ * shaped as systemctl words its own ("Failed to connect to
+ * /run/pith/init.sock: No such file or directory"). An HTTP error status
+ * is an answer, not an error: the caller reads it in the response.
+ */
+#ifndef PITH_CLI_CLIENT_H
+#define PITH_CLI_CLIENT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "log.h"
+
+#define CLIENT_SOCKET_DEFAULT "/run/pith/init.sock"
+#define CLIENT_ENDPOINT_DEFAULT "unix:" CLIENT_SOCKET_DEFAULT
+#define CLIENT_HTTPS_PORT 7443
+
+/* The environment that names an endpoint and carries a bearer token. */
+#define CLIENT_ENV_ENDPOINT "PITH_ENDPOINT"
+#define CLIENT_ENV_TOKEN "PITH_TOKEN"
+
+/* Longest socket path (sun_path less its NUL) and host name. */
+#define CLIENT_PATH_MAX 107
+#define CLIENT_HOST_MAX 255
+/* Longest bearer token; a header field must stay far below lib/http's limits. */
+#define CLIENT_TOKEN_MAX 4096
+/*
+ * Largest answer client_request keeps in memory. The biggest answers are a
+ * full unit listing and a unit file; a journal is read with client_stream.
+ */
+#define CLIENT_BODY_MAX (16 * 1024 * 1024)
+/* Largest error body client_stream keeps when the status is not 2xx. */
+#define CLIENT_ERROR_BODY_MAX (64 * 1024)
+
+enum client_transport {
+	CLIENT_UNIX,
+	CLIENT_HTTPS,
+};
+
+/* The caller owns it; client_init fills it and nothing needs freeing. */
+struct client {
+	enum client_transport transport;
+	char path[CLIENT_PATH_MAX + 1];		/* CLIENT_UNIX: the socket */
+	char host[CLIENT_HOST_MAX + 1];		/* CLIENT_HTTPS */
+	unsigned port;				/* CLIENT_HTTPS */
+	char auth[CLIENT_TOKEN_MAX + 32];	/* "Authorization: Bearer …\r\n" or "" */
+};
+
+struct client_response {
+	int status;		/* 100..999 */
+	struct buf body;	/* the caller frees it */
+};
+
+/*
+ * The endpoint to use: flag (--endpoint) if not NULL, else $PITH_ENDPOINT
+ * if set and not empty, else CLIENT_ENDPOINT_DEFAULT.
+ */
+const char *client_endpoint_pick(const char *flag);
+
+/*
+ * Ready c for endpoint, sending token (may be NULL or "") as a bearer
+ * credential with every request. -EINVAL with a message for an endpoint
+ * that is neither form, a path or host too long, or a token with bytes a
+ * header cannot carry.
+ */
+int client_init(struct client *c, const char *endpoint, const char *token, struct err *e);
+
+/* What messages call the endpoint: the socket path, or "host:port" (in
+ * storage of its own that the next call reuses). */
+const char *client_where(const struct client *c);
+
+/*
+ * Send method target (origin-form, already escaped, e.g. "/v1/units") with
+ * body (len bytes of JSON; NULL for none) and wait for the whole answer:
+ * out->status and out->body (NUL-terminated). 0; -EPROTONOSUPPORT for
+ * https; -errno from connect/write/read; -EBADMSG for an answer that is not
+ * HTTP or ends early; -EFBIG for one over CLIENT_BODY_MAX; -ENOMEM.
+ * out->body is initialised here; free it whatever the result.
+ */
+int client_request(struct client *c, const char *method, const char *target, const char *body,
+		   size_t len, struct client_response *out, struct err *e);
+
+/* Given each slice of a streamed body; nonzero stops the stream and is returned. */
+typedef int client_chunk_fn(void *arg, const char *data, size_t len);
+
+/*
+ * The same as client_request for an answer that may never end (the journal
+ * with follow=1): a 2xx body goes to fn slice by slice as it arrives, any
+ * other status's body (up to CLIENT_ERROR_BODY_MAX) into out->body. Returns
+ * 0 when the answer is complete, what fn returned, -EINTR when a signal
+ * interrupted a read (install the handler without SA_RESTART), or the
+ * errors of client_request.
+ */
+int client_stream(struct client *c, const char *method, const char *target,
+		  struct client_response *out, client_chunk_fn *fn, void *arg, struct err *e);
+
+/* Longest line client_stream_lines accepts: a journal entry is far smaller
+ * (a message is at most 4 KiB, six times that when every byte is escaped). */
+#define CLIENT_LINE_MAX (64 * 1024)
+
+/* Given each line of a streamed body, NUL-terminated, without its "\n". */
+typedef int client_line_fn(void *arg, char *line, size_t len);
+
+/*
+ * client_stream for a body of lines, the API's journal stream
+ * (application/x-ndjson): fn gets each complete line as it arrives, and
+ * what follows the last "\n" when the answer ends. -EMSGSIZE with a
+ * message for a line over CLIENT_LINE_MAX; otherwise as client_stream.
+ */
+int client_stream_lines(struct client *c, const char *target, struct client_response *out,
+			client_line_fn *fn, void *arg, struct err *e);
+
+/*
+ * Append s to b percent-encoded for a path segment or a query value: every
+ * byte but ALPHA DIGIT "-._~" becomes %XX. 0 or -ENOMEM.
+ */
+int client_escape(struct buf *b, const char *s);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * PID 1's local API: HTTP/1.1 and JSON on a unix socket only root can
+ * reach (/run/pith/init.sock), with the routes and shapes of docs/api.md.
+ * Everything is non-blocking and bounded: a slow or vanished client costs
+ * a buffer, never a stall, and a journal follower that falls behind is
+ * told how many entries it lost.
+ */
+#ifndef PITH_INIT_API_H
+#define PITH_INIT_API_H
+
+#include "journal.h"
+#include "loop.h"
+#include "manager.h"
+
+/* Connections at once; more wait in the listen queue. */
+#define API_CONN_MAX 64
+/* Response bytes held for one client before a follower stops reading the
+ * journal for it (it catches up from its cursor when the client reads). */
+#define API_OUT_HIGH (256 * 1024)
+/* Largest request body: a unit file. */
+#define API_BODY_MAX UNIT_FILE_MAX
+
+struct api;
+
+/* Listen on path (replacing a stale socket). NULL with *r = -errno. */
+struct api *api_start(struct loop *l, struct manager *m, struct journal *j, const char *path,
+		      int *r);
+
+#endif

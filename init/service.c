@@ -1,0 +1,1168 @@
+/*
+ * The service state machine: systemd's sub-states and transitions
+ * (systemd.service(5)) for the Types and options Pith supports. Every
+ * function here runs from the event loop and returns at once; progress
+ * comes from child exits, notify messages, cgroup events and timers.
+ *
+ * The path of a start:  dead -> start-pre -> start -> start-post ->
+ * running (or exited, for a oneshot that remains). The path of a stop, and
+ * of a main process that ended on its own:  stop (ExecStop=) ->
+ * stop-sigterm -> stop-sigkill -> stop-post (ExecStopPost=) ->
+ * final-sigterm -> final-sigkill -> dead or failed, then auto-restart when
+ * Restart= says so. A phase with nothing to do is passed through at once.
+ */
+#include "manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envfile.h"
+#include "spawn.h"
+
+#define USEC_PER_MSEC 1000ULL
+/* How long a SIGKILLed group gets to go before the unit is given up. */
+#define KILL_WAIT_USEC (10 * 1000000ULL)
+/* Polling interval for an empty control group where no watch exists. */
+#define CGROUP_POLL_MS 100
+/* Variables one process gets, besides those of the unit. */
+#define ENV_EXTRA_MAX 16
+
+/* Output of one process, on its way to the journal. */
+struct mu_output {
+	struct loop_io io;
+	struct journal_stream js;
+	struct loop *loop;
+};
+
+static void set_state(struct mu *u, enum mu_active a, enum mu_sub s)
+{
+	enum mu_active old = u->active;
+	uint64_t now = manager_now_usec();
+
+	u->sub = s;
+	if (old == a)
+		return;
+	u->active = a;
+	u->state_change_usec = now;
+	if (a == MU_ACTIVE && old != MU_RELOADING)
+		u->active_enter_usec = now;
+	if (a == MU_INACTIVE || a == MU_FAILED)
+		u->inactive_enter_usec = now;
+	manager_unit_changed(u, old);
+}
+
+static void timer_arm(struct mu *u, uint64_t usec, loop_timer_fn *fn)
+{
+	loop_timer_cancel(u->m->loop, &u->timer);
+	if (usec == UV_INFINITY)
+		return;
+	loop_timer_set(u->m->loop, &u->timer, (usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC, fn, u);
+}
+
+/* --- output ------------------------------------------------------------- */
+
+static void output_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct mu_output *o = arg;
+	int r = journal_stream_drain(&o->js, fd);
+
+	if (r == JOURNAL_DRAIN_EOF || r < 0) {
+		journal_stream_flush(&o->js);
+		loop_io_del(l, &o->io);
+		close(fd);
+		free(o);
+	}
+}
+
+/*
+ * A pipe whose read end feeds the journal as the unit's output; returns the
+ * write end for the child, or -1 (the child then writes to /dev/null).
+ */
+static int output_pipe(struct mu *u, struct mu_output **op)
+{
+	struct mu_output *o;
+	int p[2];
+
+	if (!u->m->journal || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	o = calloc(1, sizeof(*o));
+	*op = NULL;
+	if (!o || journal_stream_init(&o->js, u->m->journal, u->name, 0, LOG_PRIO_INFO) < 0 ||
+	    fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    loop_io_add(u->m->loop, &o->io, p[0], EPOLLIN, output_readable, o) < 0) {
+		free(o);
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	o->loop = u->m->loop;
+	*op = o;
+	return p[1];
+}
+
+/* Open what StandardOutput=/StandardError= name. -1: /dev/null. */
+static int output_open(struct mu *u, enum unit_output out, const char *path, int journal_fd)
+{
+	int fd;
+
+	switch (out) {
+	case OUTPUT_NULL:
+		return -1;
+	case OUTPUT_TTY:
+		return fcntl(2, F_DUPFD_CLOEXEC, 3);
+	case OUTPUT_FILE:
+	case OUTPUT_APPEND:
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+			  (out == OUTPUT_APPEND ? O_APPEND : 0), 0644);
+		if (fd < 0)
+			log_warn("%s: unable to open %s: %s; output discarded", u->name, path,
+				 strerror(errno));
+		return fd;
+	default:
+		return journal_fd >= 0 ? fcntl(journal_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	}
+}
+
+/* --- environment -------------------------------------------------------- */
+
+struct env {
+	char **v;
+	size_t n, cap;
+	struct arena *a;
+};
+
+/* Add "NAME=value", replacing an earlier value of NAME. */
+static int env_put(void *arg, const char *assign)
+{
+	struct env *e = arg;
+	size_t nlen = strcspn(assign, "=");
+	char *copy;
+
+	for (size_t i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], assign, nlen + 1) == 0) {
+			copy = arena_strdup(e->a, assign);
+			if (!copy)
+				return -ENOMEM;
+			e->v[i] = copy;
+			return 0;
+		}
+	if (e->n + 2 > e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 32;
+		char **v = arena_array(e->a, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		if (e->n)
+			memcpy(v, e->v, e->n * sizeof(*v));
+		e->v = v;
+		e->cap = cap;
+	}
+	if (!(e->v[e->n] = arena_strdup(e->a, assign)))
+		return -ENOMEM;
+	e->v[++e->n] = NULL;
+	return 0;
+}
+
+static int env_putf(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int env_putf(struct env *e, const char *fmt, ...)
+{
+	char s[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s, sizeof(s), fmt, ap);
+	va_end(ap);
+	return env_put(e, s);
+}
+
+static int env_file_load(struct mu *u, struct env *e, const char *spec)
+{
+	bool optional = spec[0] == '-';
+	const char *path = spec + optional;
+	struct buf b = BUF_INIT;
+	struct err er = { 0 };
+	unsigned bad = 0;
+	int r = unit_file_read(path, ENVFILE_BYTES_MAX, &b);
+
+	if (r < 0) {
+		buf_free(&b);
+		if (optional && r == -ENOENT)
+			return 0;
+		log_err("%s: unable to read EnvironmentFile %s: %s", u->name, path, strerror(-r));
+		return r;
+	}
+	r = envfile_parse(b.data ? b.data : "", b.len, env_put, e, &bad, &er);
+	if (bad)
+		log_warn("%s: %s:%u: %s; %u line(s) ignored", u->name, path, er.line, er.msg, bad);
+	buf_free(&b);
+	return r;
+}
+
+/* The environment a process of u runs with; control says it is not main. */
+static int env_build(struct mu *u, struct env *e, bool control)
+{
+	struct service *s = &u->u.service;
+	int r = 0;
+
+	r |= env_putf(e, "PATH=%s", SPAWN_SEARCH_PATH);
+	r |= env_putf(e, "INVOCATION_ID=%s", u->invocation);
+	if (s->type == SERVICE_NOTIFY || s->watchdog_usec || s->notify_access != NOTIFY_NONE)
+		r |= env_putf(e, "NOTIFY_SOCKET=%s/notify", u->m->run_dir);
+	if (control && u->main_pid > 0)
+		r |= env_putf(e, "MAINPID=%d", (int)u->main_pid);
+	if (!control && s->watchdog_usec && s->watchdog_usec != UV_INFINITY)
+		r |= env_putf(e, "WATCHDOG_USEC=%llu", (unsigned long long)s->watchdog_usec);
+	if (s->user) {
+		struct passwd *pw = getpwnam(s->user);
+
+		if (pw) {
+			r |= env_putf(e, "USER=%s", pw->pw_name);
+			r |= env_putf(e, "LOGNAME=%s", pw->pw_name);
+			r |= env_putf(e, "HOME=%s", pw->pw_dir);
+			r |= env_putf(e, "SHELL=%s", pw->pw_shell);
+		}
+	}
+	if (r)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->environment.n; i++)
+		if ((r = env_put(e, s->environment.v[i])) < 0)
+			return r;
+	/* Files come after Environment= and win, as in systemd. */
+	for (size_t i = 0; i < s->environment_files.n; i++)
+		if ((r = env_file_load(u, e, s->environment_files.v[i])) < 0)
+			return r;
+	return 0;
+}
+
+/* --- spawning ----------------------------------------------------------- */
+
+/* Start command c of u. Returns the pid, or -errno. */
+static pid_t run(struct mu *u, const struct unit_exec *c, bool control)
+{
+	struct service *s = &u->u.service;
+	struct arena a = ARENA_INIT;
+	struct env e = { .a = &a };
+	struct spawn_req r = { 0 };
+	char **argv;
+	struct mu_output *out = NULL;
+	int out_pipe, err_pipe[2] = { -1, -1 }, rc;
+	pid_t pid = -ENOMEM;
+
+	if (env_build(u, &e, control) < 0) {
+		arena_free(&a);
+		return -EINVAL;
+	}
+	argv = unit_exec_expand_env(&a, c, e.v, &rc);
+	if (!argv || !argv[0]) {
+		log_err("%s: unable to build the command line of %s", u->name, c->path);
+		arena_free(&a);
+		return -EINVAL;
+	}
+	out_pipe = output_pipe(u, &out);
+	r.path = c->path;
+	r.argv = argv;
+	r.envp = e.v;
+	r.workdir = s->working_directory;
+	r.workdir_missing_ok = s->working_directory_missing_ok;
+	if (!(c->flags & (UNIT_EXEC_PRIVILEGED | UNIT_EXEC_NO_SETUID | UNIT_EXEC_AMBIENT))) {
+		r.user = s->user;
+		r.group = s->group;
+	}
+	r.umask = s->umask;
+	r.rlimit = s->rlimit;
+	r.rlimit_set = s->rlimit_set;
+	r.stdout_fd = output_open(u, s->std_output, s->std_output_path, out_pipe);
+	r.stderr_fd = s->std_error == OUTPUT_INHERIT ? r.stdout_fd
+						      : output_open(u, s->std_error, s->std_error_path, out_pipe);
+	r.cgroup_procs_fd = u->m->cg ? cg_unit_procs_open(u->m->cg, u->name) : -1;
+	if (pipe2(err_pipe, O_CLOEXEC) == 0) {
+		r.err_fd = err_pipe[1];
+		pid = spawn_start(&r);
+		close(err_pipe[1]);
+	} else {
+		pid = -errno;
+	}
+	if (pid > 0) {
+		/*
+		 * Did the child get as far as exec? Its error comes first, or
+		 * EOF when exec closed the pipe. This waits for the child's
+		 * set-up, which is local system calls only (no network, no
+		 * locks PID 1 holds), and it is what makes Type=exec exact.
+		 */
+		struct spawn_error se;
+		ssize_t n;
+
+		while ((n = read(err_pipe[0], &se, sizeof(se))) < 0 && errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof(se))
+			log_err("%s: failed at step %s spawning %s: %s", u->name,
+				spawn_step_name(se.step) ? spawn_step_name(se.step) : "?", c->path,
+				strerror(se.err));
+	} else {
+		log_err("%s: unable to fork: %s", u->name, strerror(-pid));
+	}
+	if (err_pipe[0] >= 0)
+		close(err_pipe[0]);
+	if (out && pid > 0)
+		out->js.pid = (int)pid;
+	if (r.stdout_fd >= 0)
+		close(r.stdout_fd);
+	if (r.stderr_fd >= 0 && r.stderr_fd != r.stdout_fd)
+		close(r.stderr_fd);
+	if (out_pipe >= 0)
+		close(out_pipe);
+	if (r.cgroup_procs_fd >= 0)
+		close(r.cgroup_procs_fd);
+	arena_free(&a);
+	return pid;
+}
+
+/* --- the state machine -------------------------------------------------- */
+
+static void enter_dead(struct mu *u, enum mu_result res);
+static void enter_stop(struct mu *u, enum mu_result res);
+static void enter_signal(struct mu *u, enum mu_sub sub, enum mu_result res);
+static void enter_stop_post(struct mu *u, enum mu_result res);
+static void enter_running(struct mu *u);
+static void enter_start_post(struct mu *u);
+
+static const struct unit_exec *command(struct mu *u, enum service_exec_kind k, size_t i)
+{
+	const struct unit_exec_list *l = &u->u.service.exec[k];
+
+	return i < l->n ? &l->v[i] : NULL;
+}
+
+/* Is a process's end a success for this unit? */
+static bool exit_clean(struct mu *u, int st, bool main)
+{
+	const struct service *s = &u->u.service;
+
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st) == 0 || uv_status_set_has_code(&s->success_status, WEXITSTATUS(st));
+	if (!WIFSIGNALED(st))
+		return false;
+	if (uv_status_set_has_signal(&s->success_status, WTERMSIG(st)))
+		return true;
+	/* A daemon told to go by these signals went cleanly (systemd's rule). */
+	return main && (WTERMSIG(st) == SIGHUP || WTERMSIG(st) == SIGINT ||
+			WTERMSIG(st) == SIGTERM || WTERMSIG(st) == SIGPIPE);
+}
+
+static enum mu_result exit_result(int st)
+{
+	if (WIFEXITED(st))
+		return RES_EXIT_CODE;
+	return WCOREDUMP(st) ? RES_CORE_DUMP : RES_SIGNAL;
+}
+
+static void on_timeout(struct loop *l, void *arg);
+
+static void timeout_for(struct mu *u)
+{
+	const struct service *s = &u->u.service;
+	uint64_t t;
+
+	switch (u->sub) {
+	case SUB_START_PRE:
+	case SUB_START:
+	case SUB_START_POST:
+		t = s->timeout_start_usec;
+		break;
+	case SUB_RELOAD:
+		t = s->timeout_start_usec;
+		break;
+	case SUB_STOP:
+	case SUB_STOP_SIGTERM:
+	case SUB_STOP_POST:
+	case SUB_FINAL_SIGTERM:
+		t = s->timeout_stop_usec;
+		break;
+	case SUB_STOP_SIGKILL:
+	case SUB_FINAL_SIGKILL:
+		t = KILL_WAIT_USEC;
+		break;
+	default:
+		t = UV_INFINITY;
+		break;
+	}
+	timer_arm(u, t, on_timeout);
+}
+
+/* Run command i of kind k as the control process; false if there is none
+ * or it could not start (then *failed says so). */
+static bool control_run(struct mu *u, enum service_exec_kind k, size_t i, bool *failed)
+{
+	const struct unit_exec *c = command(u, k, i);
+	pid_t pid;
+
+	*failed = false;
+	if (!c)
+		return false;
+	pid = run(u, c, true);
+	if (pid < 0) {
+		*failed = !(c->flags & UNIT_EXEC_IGNORE_FAILURE);
+		return false;
+	}
+	u->control_pid = pid;
+	u->control_kind = k;
+	u->control_index = i;
+	return true;
+}
+
+static bool start_limit_hit(struct mu *u)
+{
+	uint64_t now = loop_now_ms() * USEC_PER_MSEC, win = u->u.start_limit_interval_usec;
+	unsigned burst = u->u.start_limit_burst, n = 0;
+
+	if (!burst || !win)
+		return false;
+	for (unsigned i = 0; i < u->nstarts && i < MU_START_LIMIT_MAX; i++)
+		if (now - u->starts[i] < win)
+			n++;
+	if (n >= burst)
+		return true;
+	u->starts[u->nstarts++ % MU_START_LIMIT_MAX] = now;
+	return false;
+}
+
+static bool conditions_hold(struct mu *u, const struct unit_conds *c, bool *any_trigger)
+{
+	bool trig_seen = false, trig_ok = false;
+
+	for (size_t i = 0; i < c->n; i++) {
+		bool ok = (access(c->v[i].path, F_OK) == 0) != c->v[i].negate;
+
+		if (c->v[i].trigger) {
+			trig_seen = true;
+			trig_ok |= ok;
+		} else if (!ok) {
+			log_info("%s: %s=%s%s not met", u->name,
+				 c == &u->u.asserts ? "AssertPathExists" : "ConditionPathExists",
+				 c->v[i].negate ? "!" : "", c->v[i].path);
+			return false;
+		}
+	}
+	*any_trigger = trig_seen;
+	return !trig_seen || trig_ok;
+}
+
+static void invocation_new(struct mu *u)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
+		uint64_t t = manager_now_usec() ^ (uint64_t)getpid() << 32;
+
+		memcpy(b, &t, 8);
+		memcpy(b + 8, &u, sizeof(u) < 8 ? sizeof(u) : 8);
+	}
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 16; i++) {
+		u->invocation[2 * i] = hex[b[i] >> 4];
+		u->invocation[2 * i + 1] = hex[b[i] & 15];
+	}
+	u->invocation[32] = 0;
+}
+
+static void cgroup_prepare(struct mu *u)
+{
+	const struct service *s = &u->u.service;
+	struct cg_limits l;
+	unsigned missing = 0;
+	int r;
+
+	if (!u->m->cg)
+		return;
+	r = cg_unit_create(u->m->cg, u->name);
+	if (r < 0) {
+		log_warn("%s: unable to create its control group: %s", u->name, strerror(-r));
+		return;
+	}
+	u->cgroup = true;
+	cg_watch_unit(u->m->cg, u->name);
+	cg_limits_init(&l);
+	if (s->memory_max.value != UNIT_LIMIT_UNSET && !s->memory_max.relative)
+		l.memory_max = s->memory_max.value == UNIT_LIMIT_INFINITY ? CG_NO_LIMIT : s->memory_max.value;
+	if (s->memory_high.value != UNIT_LIMIT_UNSET && !s->memory_high.relative)
+		l.memory_high = s->memory_high.value == UNIT_LIMIT_INFINITY ? CG_NO_LIMIT : s->memory_high.value;
+	if (s->memory_max.relative || s->memory_high.relative || s->tasks_max.relative) {
+		/* Shares of the machine: physical memory, the kernel's pid limit. */
+		uint64_t mem = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+		uint64_t pids = 4194304;
+		struct buf b = BUF_INIT;
+
+		if (unit_file_read("/proc/sys/kernel/pid_max", 64, &b) == 0 && b.data)
+			pids = strtoull(b.data, NULL, 10);
+		buf_free(&b);
+		if (s->memory_max.relative)
+			l.memory_max = mem / 10000 * s->memory_max.value;
+		if (s->memory_high.relative)
+			l.memory_high = mem / 10000 * s->memory_high.value;
+		if (s->tasks_max.relative && s->tasks_max.value != UNIT_LIMIT_UNSET)
+			l.tasks_max = pids * s->tasks_max.value / 10000;
+	}
+	if (!s->tasks_max.relative && s->tasks_max.value != UNIT_LIMIT_UNSET)
+		l.tasks_max = s->tasks_max.value == UNIT_LIMIT_INFINITY ? CG_NO_LIMIT : s->tasks_max.value;
+	if (s->cpu_weight)
+		l.cpu_weight = s->cpu_weight;
+	if (s->io_weight)
+		l.io_weight = s->io_weight;
+	if (s->cpu_quota)
+		l.cpu_quota_per_ten_thousand = s->cpu_quota;
+	r = cg_unit_limits_apply(u->m->cg, u->name, &l, &missing);
+	if (r < 0)
+		log_warn("%s: unable to set its resource limits: %s", u->name, strerror(-r));
+	if (missing)
+		log_debug("%s: some resource controls are not available here (mask %#x)", u->name, missing);
+	{
+		struct cg_stats st;
+
+		if (cg_unit_stats(u->m->cg, u->name, &st) == 0 && st.oom_kills != CG_UNKNOWN)
+			u->oom_kills = st.oom_kills;
+	}
+}
+
+static void enter_start_cmd(struct mu *u);
+
+static void enter_start_pre(struct mu *u, size_t i)
+{
+	bool failed;
+
+	if (control_run(u, EXEC_START_PRE, i, &failed)) {
+		set_state(u, MU_ACTIVATING, SUB_START_PRE);
+		timeout_for(u);
+		return;
+	}
+	if (failed) {
+		enter_signal(u, SUB_FINAL_SIGTERM, RES_RESOURCES);
+		return;
+	}
+	if (command(u, EXEC_START_PRE, i))	/* '-' and could not run: go on */
+		return enter_start_pre(u, i + 1);
+	enter_start_cmd(u);
+}
+
+static void enter_start_cmd(struct mu *u)
+{
+	const struct service *s = &u->u.service;
+	const struct unit_exec *c = command(u, EXEC_START, u->main_index);
+	pid_t pid;
+
+	if (!c) {
+		/* A oneshot without ExecStart=, or past its last one. */
+		enter_start_post(u);
+		return;
+	}
+	pid = run(u, c, s->type == SERVICE_FORKING);
+	if (pid < 0) {
+		enter_signal(u, SUB_FINAL_SIGTERM, RES_RESOURCES);
+		return;
+	}
+	if (s->type == SERVICE_FORKING) {
+		u->control_pid = pid;
+		u->control_kind = EXEC_START;
+		u->control_index = u->main_index;
+	} else {
+		u->main_pid = pid;
+		u->main_exited = false;
+	}
+	switch (s->type) {
+	case SERVICE_SIMPLE:
+	case SERVICE_EXEC:
+		/* Started: run() returned after the exec. */
+		enter_start_post(u);
+		break;
+	default:
+		set_state(u, MU_ACTIVATING, SUB_START);
+		timeout_for(u);
+		break;
+	}
+}
+
+int service_start(struct mu *u)
+{
+	const struct service *s = &u->u.service;
+	bool trig;
+
+	if (u->sub == SUB_AUTO_RESTART)
+		loop_timer_cancel(u->m->loop, &u->timer);
+	if (!conditions_hold(u, &u->u.conditions, &trig)) {
+		set_state(u, MU_INACTIVE, SUB_DEAD);
+		return -ECANCELED;
+	}
+	if (!conditions_hold(u, &u->u.asserts, &trig)) {
+		u->result = RES_RESOURCES;
+		set_state(u, MU_FAILED, SUB_FAILED);
+		return -EINVAL;
+	}
+	if (start_limit_hit(u)) {
+		log_warn("%s: start request repeated too quickly", u->name);
+		u->result = RES_START_LIMIT;
+		set_state(u, MU_FAILED, SUB_FAILED);
+		return -EAGAIN;
+	}
+	u->result = RES_SUCCESS;
+	u->main_pid = u->control_pid = 0;
+	u->main_index = 0;
+	u->main_exited = false;
+	u->ready = false;
+	u->stop_requested = false;
+	u->status_text[0] = 0;
+	u->main_code = u->main_status = 0;
+	invocation_new(u);
+	cgroup_prepare(u);
+	(void)s;
+	enter_start_pre(u, 0);
+	return 0;
+}
+
+static void enter_start_post_cmd(struct mu *u, size_t i)
+{
+	bool failed;
+
+	if (control_run(u, EXEC_START_POST, i, &failed)) {
+		set_state(u, MU_ACTIVATING, SUB_START_POST);
+		timeout_for(u);
+		return;
+	}
+	if (failed) {
+		enter_stop(u, RES_RESOURCES);
+		return;
+	}
+	if (command(u, EXEC_START_POST, i))
+		return enter_start_post_cmd(u, i + 1);
+	enter_running(u);
+}
+
+static void enter_start_post(struct mu *u)
+{
+	enter_start_post_cmd(u, 0);
+}
+
+static void watchdog_fired(struct loop *l, void *arg)
+{
+	struct mu *u = arg;
+
+	log_warn("%s: watchdog timeout; killing it", u->name);
+	u->result = RES_WATCHDOG;
+	enter_signal(u, SUB_STOP_SIGTERM, RES_WATCHDOG);
+}
+
+static void watchdog_arm(struct mu *u)
+{
+	uint64_t t = u->u.service.watchdog_usec;
+
+	loop_timer_cancel(u->m->loop, &u->watchdog);
+	if (t && t != UV_INFINITY && u->main_pid > 0)
+		loop_timer_set(u->m->loop, &u->watchdog, t / USEC_PER_MSEC, watchdog_fired, u);
+}
+
+static void enter_running(struct mu *u)
+{
+	const struct service *s = &u->u.service;
+
+	loop_timer_cancel(u->m->loop, &u->timer);
+	if (u->main_pid > 0 && !u->main_exited) {
+		set_state(u, MU_ACTIVE, SUB_RUNNING);
+		watchdog_arm(u);
+	} else if (s->remain_after_exit) {
+		set_state(u, MU_ACTIVE, SUB_EXITED);
+	} else {
+		/* Nothing left running: the service is done, as a stop. */
+		enter_stop(u, RES_SUCCESS);
+	}
+}
+
+/* Who gets the signal of sub, as KillMode= says. */
+static void kill_unit(struct mu *u, int sig, bool all)
+{
+	const struct service *s = &u->u.service;
+	bool group = s->kill_mode == KILL_CONTROL_GROUP || (s->kill_mode == KILL_MIXED && all);
+
+	if (s->kill_mode == KILL_NONE && !all)
+		return;
+	if (u->main_pid > 0 && !u->main_exited) {
+		kill(u->main_pid, sig);
+		if (sig != SIGKILL)
+			kill(u->main_pid, SIGCONT);
+	}
+	if (u->control_pid > 0) {
+		kill(u->control_pid, sig);
+		if (sig != SIGKILL)
+			kill(u->control_pid, SIGCONT);
+	}
+	if (group && u->cgroup) {
+		int r = cg_unit_kill(u->m->cg, u->name, sig);
+
+		if (r > 0 && sig != SIGKILL)
+			cg_unit_kill(u->m->cg, u->name, SIGCONT);
+	}
+}
+
+/* Anything of u still running that a kill phase must wait for? */
+static bool has_processes(struct mu *u)
+{
+	const struct service *s = &u->u.service;
+
+	if ((u->main_pid > 0 && !u->main_exited) || u->control_pid > 0)
+		return true;
+	if (u->cgroup && s->kill_mode != KILL_PROCESS && s->kill_mode != KILL_NONE)
+		return cg_unit_populated(u->m->cg, u->name) == 1;
+	return false;
+}
+
+static void poll_empty(struct loop *l, void *arg);
+
+static void enter_signal(struct mu *u, enum mu_sub sub, enum mu_result res)
+{
+	const struct service *s = &u->u.service;
+	bool final = sub == SUB_FINAL_SIGTERM || sub == SUB_FINAL_SIGKILL;
+	bool kill9 = sub == SUB_STOP_SIGKILL || sub == SUB_FINAL_SIGKILL;
+
+	if (u->result == RES_SUCCESS)
+		u->result = res;
+	loop_timer_cancel(u->m->loop, &u->watchdog);
+	if (kill9 && !s->send_sigkill) {
+		/* SendSIGKILL=no: leave them be. */
+		final ? enter_dead(u, RES_SUCCESS) : enter_stop_post(u, RES_SUCCESS);
+		return;
+	}
+	kill_unit(u, kill9 ? SIGKILL : u->result == RES_WATCHDOG ? SIGABRT : s->kill_signal, kill9 || final);
+	if (!has_processes(u)) {
+		final ? enter_dead(u, RES_SUCCESS) : enter_stop_post(u, RES_SUCCESS);
+		return;
+	}
+	set_state(u, final ? MU_DEACTIVATING : MU_DEACTIVATING, sub);
+	timeout_for(u);
+	/* The group's emptiness is watched; poll too where no watch exists. */
+	if (u->cgroup)
+		loop_timer_set(u->m->loop, &u->watchdog, CGROUP_POLL_MS, poll_empty, u);
+}
+
+/* After a kill phase: has everything gone? Then move on. */
+static void kill_phase_check(struct mu *u)
+{
+	if (has_processes(u))
+		return;
+	switch (u->sub) {
+	case SUB_STOP_SIGTERM:
+	case SUB_STOP_SIGKILL:
+		enter_stop_post(u, RES_SUCCESS);
+		break;
+	case SUB_FINAL_SIGTERM:
+	case SUB_FINAL_SIGKILL:
+		enter_dead(u, RES_SUCCESS);
+		break;
+	default:
+		break;
+	}
+}
+
+static void poll_empty(struct loop *l, void *arg)
+{
+	struct mu *u = arg;
+
+	if (u->sub != SUB_STOP_SIGTERM && u->sub != SUB_STOP_SIGKILL &&
+	    u->sub != SUB_FINAL_SIGTERM && u->sub != SUB_FINAL_SIGKILL)
+		return;
+	kill_phase_check(u);
+	if (u->sub == SUB_STOP_SIGTERM || u->sub == SUB_STOP_SIGKILL ||
+	    u->sub == SUB_FINAL_SIGTERM || u->sub == SUB_FINAL_SIGKILL)
+		loop_timer_set(l, &u->watchdog, CGROUP_POLL_MS, poll_empty, u);
+}
+
+static void enter_stop_cmd(struct mu *u, size_t i)
+{
+	bool failed;
+
+	if (control_run(u, EXEC_STOP, i, &failed)) {
+		set_state(u, MU_DEACTIVATING, SUB_STOP);
+		timeout_for(u);
+		return;
+	}
+	if (command(u, EXEC_STOP, i) && !failed)
+		return enter_stop_cmd(u, i + 1);
+	enter_signal(u, SUB_STOP_SIGTERM, failed ? RES_EXIT_CODE : RES_SUCCESS);
+}
+
+static void enter_stop(struct mu *u, enum mu_result res)
+{
+	if (u->result == RES_SUCCESS)
+		u->result = res;
+	loop_timer_cancel(u->m->loop, &u->watchdog);
+	/* ExecStop= runs only for a service that got as far as running. */
+	if (u->active == MU_ACTIVE || u->active == MU_RELOADING)
+		enter_stop_cmd(u, 0);
+	else
+		enter_signal(u, SUB_STOP_SIGTERM, RES_SUCCESS);
+}
+
+static void enter_stop_post_cmd(struct mu *u, size_t i)
+{
+	bool failed;
+
+	if (control_run(u, EXEC_STOP_POST, i, &failed)) {
+		set_state(u, MU_DEACTIVATING, SUB_STOP_POST);
+		timeout_for(u);
+		return;
+	}
+	if (command(u, EXEC_STOP_POST, i))
+		return enter_stop_post_cmd(u, i + 1);
+	enter_signal(u, SUB_FINAL_SIGTERM, RES_SUCCESS);
+}
+
+static void enter_stop_post(struct mu *u, enum mu_result res)
+{
+	if (u->result == RES_SUCCESS)
+		u->result = res;
+	enter_stop_post_cmd(u, 0);
+}
+
+static bool should_restart(struct mu *u)
+{
+	enum mu_result r = u->result;
+
+	if (u->stop_requested || u->m->shutting_down || r == RES_START_LIMIT)
+		return false;
+	switch (u->u.service.restart) {
+	case RESTART_NO: return false;
+	case RESTART_ALWAYS: return true;
+	case RESTART_ON_SUCCESS: return r == RES_SUCCESS;
+	case RESTART_ON_FAILURE: return r != RES_SUCCESS;
+	case RESTART_ON_ABNORMAL:
+		return r == RES_SIGNAL || r == RES_CORE_DUMP || r == RES_TIMEOUT || r == RES_WATCHDOG;
+	case RESTART_ON_WATCHDOG: return r == RES_WATCHDOG;
+	case RESTART_ON_ABORT: return r == RES_SIGNAL || r == RES_CORE_DUMP;
+	}
+	return false;
+}
+
+static void restart_fire(struct loop *l, void *arg)
+{
+	struct mu *u = arg;
+
+	u->restarts++;
+	log_info("%s: scheduled restart, restart counter is at %u", u->name, u->restarts);
+	if (service_start(u) < 0 && u->active != MU_FAILED)
+		set_state(u, MU_FAILED, SUB_FAILED);
+}
+
+static void enter_dead(struct mu *u, enum mu_result res)
+{
+	if (u->result == RES_SUCCESS)
+		u->result = res;
+	loop_timer_cancel(u->m->loop, &u->timer);
+	loop_timer_cancel(u->m->loop, &u->watchdog);
+	u->main_pid = 0;
+	u->control_pid = 0;
+	if (u->cgroup) {
+		cg_unwatch_unit(u->m->cg, u->name);
+		if (cg_unit_remove(u->m->cg, u->name) == 0)
+			u->cgroup = false;
+	}
+	if (should_restart(u)) {
+		/* systemd 252 shows a unit waiting to restart as activating. */
+		set_state(u, MU_ACTIVATING, SUB_AUTO_RESTART);
+		loop_timer_set(u->m->loop, &u->timer, u->u.service.restart_usec / USEC_PER_MSEC,
+			       restart_fire, u);
+		return;
+	}
+	if (u->result == RES_SUCCESS)
+		set_state(u, MU_INACTIVE, SUB_DEAD);
+	else
+		set_state(u, MU_FAILED, SUB_FAILED);
+}
+
+int service_stop(struct mu *u)
+{
+	u->stop_requested = true;
+	switch (u->sub) {
+	case SUB_AUTO_RESTART:
+		loop_timer_cancel(u->m->loop, &u->timer);
+		set_state(u, MU_INACTIVE, SUB_DEAD);
+		return 0;
+	case SUB_DEAD:
+	case SUB_FAILED:
+	case SUB_CONDITION:
+		set_state(u, u->active == MU_FAILED ? MU_FAILED : MU_INACTIVE, u->sub);
+		return 0;
+	case SUB_START_PRE:
+	case SUB_START:
+	case SUB_START_POST:
+		/* Cut short: no ExecStop=, straight to the kill. */
+		enter_signal(u, SUB_STOP_SIGTERM, RES_SUCCESS);
+		return 0;
+	case SUB_RUNNING:
+	case SUB_EXITED:
+	case SUB_RELOAD:
+		enter_stop(u, RES_SUCCESS);
+		return 0;
+	default:
+		/* Already on its way down. */
+		return 0;
+	}
+}
+
+int service_reload(struct mu *u)
+{
+	bool failed;
+
+	if (u->sub != SUB_RUNNING && u->sub != SUB_EXITED)
+		return -EBUSY;
+	if (!control_run(u, EXEC_RELOAD, 0, &failed))
+		return failed ? -EIO : -EOPNOTSUPP;
+	set_state(u, MU_RELOADING, SUB_RELOAD);
+	timeout_for(u);
+	return 0;
+}
+
+/* The next command of the running control process's list, or what follows it. */
+static void control_done(struct mu *u, bool ok)
+{
+	enum service_exec_kind k = u->control_kind;
+	size_t next = u->control_index + 1;
+	bool failed;
+
+	u->control_pid = 0;
+	switch (u->sub) {
+	case SUB_START_PRE:
+		if (!ok)
+			return enter_signal(u, SUB_FINAL_SIGTERM, RES_EXIT_CODE);
+		return enter_start_pre(u, next);
+	case SUB_START:
+		/* Type=forking: the parent exited. */
+		if (!ok)
+			return enter_signal(u, SUB_FINAL_SIGTERM, RES_EXIT_CODE);
+		if (u->u.service.pid_file) {
+			struct buf b = BUF_INIT;
+
+			if (unit_file_read(u->u.service.pid_file, 64, &b) == 0 && b.data)
+				u->main_pid = (pid_t)strtol(b.data, NULL, 10);
+			buf_free(&b);
+		}
+		if (u->main_pid <= 0 && u->cgroup) {
+			pid_t pids[2];
+
+			/* Without PIDFile=, the one process left is the main one. */
+			if (cg_unit_pids(u->m->cg, u->name, pids, 2) == 1)
+				u->main_pid = pids[0];
+		}
+		u->main_exited = u->main_pid <= 0 || kill(u->main_pid, 0) < 0;
+		if (u->main_exited)
+			u->main_pid = 0;
+		return enter_start_post(u);
+	case SUB_START_POST:
+		if (!ok)
+			return enter_stop(u, RES_EXIT_CODE);
+		return enter_start_post_cmd(u, next);
+	case SUB_RELOAD:
+		if (!ok)
+			log_warn("%s: reload failed", u->name);
+		else if (control_run(u, EXEC_RELOAD, next, &failed))
+			return;
+		loop_timer_cancel(u->m->loop, &u->timer);
+		set_state(u, MU_ACTIVE, u->main_pid > 0 && !u->main_exited ? SUB_RUNNING : SUB_EXITED);
+		return;
+	case SUB_STOP:
+		if (ok && control_run(u, EXEC_STOP, next, &failed))
+			return;
+		return enter_signal(u, SUB_STOP_SIGTERM, ok ? RES_SUCCESS : RES_EXIT_CODE);
+	case SUB_STOP_POST:
+		if (control_run(u, EXEC_STOP_POST, next, &failed))
+			return;
+		return enter_signal(u, SUB_FINAL_SIGTERM, RES_SUCCESS);
+	default:
+		(void)k;
+		kill_phase_check(u);
+		return;
+	}
+}
+
+static void main_done(struct mu *u, int st)
+{
+	const struct service *s = &u->u.service;
+	bool ok = exit_clean(u, st, true);
+
+	u->main_exited = true;
+	u->main_code = WIFEXITED(st) ? CLD_EXITED : WCOREDUMP(st) ? CLD_DUMPED : CLD_KILLED;
+	u->main_status = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
+	if (u->stop_requested && WIFSIGNALED(st) && WTERMSIG(st) == s->kill_signal)
+		ok = true;
+	switch (u->sub) {
+	case SUB_START:
+		if (s->type == SERVICE_ONESHOT) {
+			if (!ok)
+				return enter_signal(u, SUB_FINAL_SIGTERM, exit_result(st));
+			u->main_index++;
+			u->main_pid = 0;
+			if (command(u, EXEC_START, u->main_index))
+				return enter_start_cmd(u);
+			return enter_start_post(u);
+		}
+		/* notify: gone before READY=1 */
+		return enter_signal(u, SUB_FINAL_SIGTERM, ok ? RES_PROTOCOL : exit_result(st));
+	case SUB_START_POST:
+		if (!ok)
+			enter_stop(u, exit_result(st));
+		return;
+	case SUB_RUNNING:
+	case SUB_RELOAD:
+		enter_stop(u, ok ? RES_SUCCESS : exit_result(st));
+		return;
+	default:
+		kill_phase_check(u);
+		return;
+	}
+}
+
+void service_child_exited(struct mu *u, pid_t pid, int st)
+{
+	if (pid == u->main_pid && !u->main_exited) {
+		if (!exit_clean(u, st, true))
+			log_info("%s: main process %d %s %d", u->name, (int)pid,
+				 WIFEXITED(st) ? "exited with status" : "was killed by signal",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		main_done(u, st);
+	} else if (pid == u->control_pid) {
+		const struct unit_exec *c = command(u, u->control_kind, u->control_index);
+		bool ok = exit_clean(u, st, false) || (c && (c->flags & UNIT_EXEC_IGNORE_FAILURE));
+
+		if (!exit_clean(u, st, false))
+			log_info("%s: %s process %d %s %d%s", u->name,
+				 unit_exec_kind_name(u->control_kind), (int)pid,
+				 WIFEXITED(st) ? "exited with status" : "was killed by signal",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), ok ? " (ignored)" : "");
+		control_done(u, ok);
+	}
+}
+
+static void on_timeout(struct loop *l, void *arg)
+{
+	struct mu *u = arg;
+
+	log_warn("%s: %s timed out", u->name, mu_sub_name(u->sub));
+	switch (u->sub) {
+	case SUB_START_PRE:
+	case SUB_START:
+	case SUB_START_POST:
+		enter_signal(u, SUB_FINAL_SIGTERM, RES_TIMEOUT);
+		break;
+	case SUB_RELOAD:
+		set_state(u, MU_ACTIVE, SUB_RUNNING);
+		break;
+	case SUB_STOP:
+		enter_signal(u, SUB_STOP_SIGTERM, RES_TIMEOUT);
+		break;
+	case SUB_STOP_SIGTERM:
+		enter_signal(u, SUB_STOP_SIGKILL, RES_TIMEOUT);
+		break;
+	case SUB_STOP_SIGKILL:
+		log_warn("%s: processes still around after SIGKILL; ignoring them", u->name);
+		enter_stop_post(u, RES_TIMEOUT);
+		break;
+	case SUB_STOP_POST:
+		enter_signal(u, SUB_FINAL_SIGTERM, RES_TIMEOUT);
+		break;
+	case SUB_FINAL_SIGTERM:
+		enter_signal(u, SUB_FINAL_SIGKILL, RES_TIMEOUT);
+		break;
+	case SUB_FINAL_SIGKILL:
+		log_warn("%s: processes still around after SIGKILL; ignoring them", u->name);
+		enter_dead(u, RES_TIMEOUT);
+		break;
+	default:
+		break;
+	}
+}
+
+void service_notify(struct mu *u, pid_t pid, const char *msg, size_t len)
+{
+	const struct service *s = &u->u.service;
+	enum notify_access acc = s->notify_access;
+	bool ready = false, stopping = false, watchdog = false;
+	const char *p = msg, *end = msg + len;
+
+	if (acc == NOTIFY_NONE || (acc == NOTIFY_MAIN && pid != u->main_pid) ||
+	    (acc == NOTIFY_EXEC && pid != u->main_pid && pid != u->control_pid)) {
+		log_warn("%s: notify message from pid %d refused (NotifyAccess=)", u->name, (int)pid);
+		return;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n == 7 && !memcmp(p, "READY=1", 7))
+			ready = true;
+		else if (n == 10 && !memcmp(p, "STOPPING=1", 10))
+			stopping = true;
+		else if (n == 10 && !memcmp(p, "WATCHDOG=1", 10))
+			watchdog = true;
+		else if (n >= 7 && !memcmp(p, "STATUS=", 7))
+			snprintf(u->status_text, sizeof(u->status_text), "%.*s", (int)(n - 7), p + 7);
+		else if (n > 8 && !memcmp(p, "MAINPID=", 8) && (acc == NOTIFY_ALL || pid == u->main_pid ||
+								 pid == u->control_pid)) {
+			char num[16];
+			long v;
+
+			snprintf(num, sizeof(num), "%.*s", (int)(n - 8), p + 8);
+			v = strtol(num, NULL, 10);
+			if (v > 1) {
+				u->main_pid = (pid_t)v;
+				u->main_exited = false;
+			}
+		}
+		p += n + 1;
+	}
+	if (watchdog && u->sub == SUB_RUNNING)
+		watchdog_arm(u);
+	if (ready && !u->ready) {
+		u->ready = true;
+		if (s->type == SERVICE_NOTIFY && u->sub == SUB_START)
+			enter_start_post(u);
+	}
+	if (stopping && (u->sub == SUB_RUNNING || u->sub == SUB_EXITED))
+		set_state(u, MU_DEACTIVATING, SUB_STOP);
+}
+
+void service_cgroup_event(struct mu *u, bool memory)
+{
+	if (memory) {
+		struct cg_stats st;
+
+		if (cg_unit_stats(u->m->cg, u->name, &st) == 0 && st.oom_kills != CG_UNKNOWN &&
+		    st.oom_kills > u->oom_kills) {
+			u->oom_kills = st.oom_kills;
+			log_warn("%s: a process of the unit was killed by the OOM killer", u->name);
+			if (u->active == MU_ACTIVE || u->active == MU_ACTIVATING ||
+			    u->active == MU_RELOADING) {
+				u->result = RES_OOM_KILL;
+				enter_stop(u, RES_OOM_KILL);
+			} else if (u->result == RES_SUCCESS) {
+				u->result = RES_OOM_KILL;
+			}
+		}
+		return;
+	}
+	kill_phase_check(u);
+}
+
+void service_release(struct mu *u)
+{
+	loop_timer_cancel(u->m->loop, &u->timer);
+	loop_timer_cancel(u->m->loop, &u->watchdog);
+}
