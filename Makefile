@@ -39,7 +39,7 @@ help:
 	@echo 'make run      boot a 3-node cluster under QEMU (Ctrl-C stops it)'
 	@echo 'make check    fast host tests: unit (cmocka)'
 	@echo 'make test     everything CI runs: check, fuzz, api, cluster, boot'
-	@echo 'make bench    boot-time and size tables'
+	@echo 'make bench    boot-time, size and unit-manager tables, against real peers'
 
 deps:
 	@mk/deps.sh
@@ -117,8 +117,20 @@ $(B)/test/boot/pith-probe: tests/boot/probe.c | $(DEPS)
 	@mkdir -p $(@D)
 	@$(CC) -static -Os -Wall -Werror -o $@ $<
 
-$(PROBE_INITRD): $(B)/test/boot/pith-probe $(B)/image/initramfs.cpio
-	@printf 'file /usr/bin/pith-probe %s 0755 0 0\n' $(B)/test/boot/pith-probe >$(B)/test/boot/probe.list
+# busybox gives the test units a shell; the scenario and its units go where
+# an operator's would.
+BUSYBOX := $(B)/deps/busybox/root/bin/busybox
+BUSYBOX_APPLETS := sh cat echo sleep mkdir rm dd grep timeout false true id ls kill
+TEST_UNITS := $(wildcard tests/boot/units/*)
+
+$(PROBE_INITRD): $(B)/test/boot/pith-probe $(B)/image/initramfs.cpio tests/boot/scenario.sh $(TEST_UNITS)
+	@{ printf 'file /usr/bin/pith-probe %s 0755 0 0\n' $(B)/test/boot/pith-probe; \
+	   printf 'file /usr/bin/busybox %s 0755 0 0\n' $(BUSYBOX); \
+	   for a in $(BUSYBOX_APPLETS); do printf 'slink /usr/bin/%s busybox 0777 0 0\n' $$a; done; \
+	   printf 'dir /usr/lib/pith-test 0755 0 0\n'; \
+	   printf 'file /usr/lib/pith-test/scenario.sh tests/boot/scenario.sh 0755 0 0\n'; \
+	   for u in $(TEST_UNITS); do printf 'file /etc/pith/units/%s %s 0644 0 0\n' $$(basename $$u) $$u; done; \
+	 } >$(B)/test/boot/probe.list
 	@build/kernel/gen_init_cpio $(B)/test/boot/probe.list >$(B)/test/boot/probe.cpio
 	@cat $(B)/image/initramfs.cpio $(B)/test/boot/probe.cpio >$@
 
@@ -130,6 +142,7 @@ test: check fuzz image
 
 bench: image
 	@bench/boot
+	@bench/units
 
 clean:
 	rm -rf $(B)/obj $(B)/bin $(B)/lib $(B)/test $(B)/image

@@ -1,6 +1,6 @@
 /*
  * `pith check [--dump] PATH...`: the unit-file parser and the dependency
- * checker, offline. Reports go to stderr as "file:line: error|warning: …";
+ * checker (ordering cycles, missing requirements), offline. Reports go to stderr as "file:line: error|warning: …";
  * the exit status is 1 when there was an error, 0 otherwise (warnings do not
  * count), 100 for bad usage.
  */
@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "unit_graph.h"
 #include "unit_load.h"
 
 struct tally {
 	unsigned units, errors, warnings, skipped;
+	struct unit_graph graph;	/* every unit checked, for the graph check */
 };
 
 static void print_report(void *arg, enum unit_severity sev, const char *file, unsigned line,
@@ -70,6 +72,48 @@ static void spec_env_fill(struct unit_spec_env *env)
 	env->boot_id = first_line("/proc/sys/kernel/random/boot_id");
 }
 
+/* What the graph check needs of a unit: its name and dependencies. */
+static void graph_add(struct tally *t, const struct unit *u, enum unit_load_state st)
+{
+	unsigned id;
+
+	if (ug_unit_add(&t->graph, u->name, &id) < 0)
+		die(EXIT_TEMP, "unable to check the dependency graph: out of memory");
+	ug_unit_set_load(&t->graph, id, st == UNIT_LOADED ? UG_LOADED : UG_LOAD_BAD_SETTING);
+	for (int d = 0; d < UNIT_DEP_MAX; d++)
+		for (size_t i = 0; i < u->deps[d].n; i++)
+			ug_dep_add(&t->graph, u->name, (enum ug_dep)d, u->deps[d].v[i]);
+}
+
+/*
+ * Ordering cycles are errors: PID 1 would have to drop a job to break one,
+ * or refuse the start. A hard requirement on a unit that was not checked
+ * is only a warning: it may come from elsewhere on the node.
+ */
+static void graph_check(struct tally *t)
+{
+	struct ug_check c;
+
+	if (ug_check_run(&c, &t->graph) < 0)
+		die(EXIT_TEMP, "unable to check the dependency graph: out of memory");
+	for (size_t i = 0; i < c.ncycles; i++) {
+		const struct ug_cycle *cy = &c.cycles[i];
+
+		fprintf(stderr, "%s: error: ordering cycle: ", ug_unit_name(&t->graph, c.units[cy->path]));
+		for (size_t k = 0; k < cy->npath; k++)
+			fprintf(stderr, "%s is after ", ug_unit_name(&t->graph, c.units[cy->path + k]));
+		fprintf(stderr, "%s\n", ug_unit_name(&t->graph, c.units[cy->path]));
+		t->errors++;
+	}
+	for (size_t i = 0; i < c.nunmet; i++) {
+		fprintf(stderr, "%s: warning: %s=%s, which is not among the units checked\n",
+			ug_unit_name(&t->graph, c.unmet[i].unit), ug_dep_name(c.unmet[i].dep),
+			ug_unit_name(&t->graph, c.unmet[i].target));
+		t->warnings++;
+	}
+	ug_check_free(&c);
+}
+
 static int check_file(const char *path, const struct unit_spec_env *env, struct tally *t,
 		      bool dump)
 {
@@ -90,6 +134,8 @@ static int check_file(const char *path, const struct unit_spec_env *env, struct 
 	}
 	if (st != UNIT_MASKED)
 		t->units++;
+	if (st == UNIT_LOADED || st == UNIT_BAD_SETTING)
+		graph_add(t, &u, st);
 	unit_free(&u);
 	return r;
 }
@@ -175,6 +221,7 @@ int cmd_check(int argc, char **argv)
 		die(EXIT_USAGE, "no unit file or directory given");
 	}
 	spec_env_fill(&env);
+	ug_graph_init(&t.graph);
 	for (; i < argc; i++) {
 		struct stat st;
 
@@ -189,6 +236,8 @@ int cmd_check(int argc, char **argv)
 			check_file(argv[i], &env, &t, dump);
 		}
 	}
+	graph_check(&t);
+	ug_graph_free(&t.graph);
 	fprintf(stderr, "pith check: %u units, %u errors, %u warnings%s\n", t.units, t.errors,
 		t.warnings, t.skipped ? ", some masked units skipped" : "");
 	return t.errors ? 1 : 0;

@@ -42,12 +42,26 @@ LIST
 		[ "$(basename "$p")" = pith-init ] && continue
 		echo "file /usr/bin/$(basename "$p") $p 0755 0 0"
 	done
+	# The CLI is in the image too, under the names operators type.
+	echo "slink /usr/bin/systemctl pith 0777 0 0"
+	echo "slink /usr/bin/journalctl pith 0777 0 0"
 	echo "file /etc/os-release $out/os-release 0644 0 0"
+	echo "file /etc/passwd $out/passwd 0644 0 0"
+	echo "file /etc/group $out/group 0644 0 0"
 	for u in image/units/*; do
 		[ -f "$u" ] || continue
 		echo "file /usr/lib/pith/units/$(basename "$u") $u 0644 0 0"
 	done
 } >"$list"
+
+# Users for User=/Group=: root and the unprivileged nobody.
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$out/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$out/group"
+
+# Every unit shipped is checked as PID 1 would read it.
+if ls image/units/* >/dev/null 2>&1; then
+	build/bin/pith check image/units || { echo "image: fatal: the built-in units have errors" >&2; exit 1; }
+fi
 
 version=$(sed -n 's/^#define PITH_VERSION "\(.*\)"/\1/p' lib/version.h)
 cat >"$out/os-release" <<OS

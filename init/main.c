@@ -373,6 +373,16 @@ static void kmsg_readable(struct loop *l, int fd, uint32_t events, void *arg)
 	journal_kmsg_drain(&init.kmsg, fd);
 }
 
+static void first_line(const char *path, char *out, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	out[0] = 0;
+	if (read_text(path, 4096, &b) == 0 && b.data)
+		snprintf(out, len, "%.*s", (int)strcspn(b.data, "\n"), b.data);
+	buf_free(&b);
+}
+
 static void journal_setup(void)
 {
 	char dir[PATH_MAX];
@@ -385,6 +395,16 @@ static void journal_setup(void)
 		return;
 	}
 	init.journal_ok = 1;
+	{
+		/* The first 64 bits of the kernel's boot id name this boot. */
+		char id[64];
+
+		first_line("/proc/sys/kernel/random/boot_id", id, sizeof id);
+		for (const char *p = id; *p && init.journal.boot_id >> 60 == 0; p++)
+			if (strchr("0123456789abcdef", *p))
+				init.journal.boot_id = init.journal.boot_id << 4 |
+						       (uint64_t)(strchr("0123456789abcdef", *p) - "0123456789abcdef");
+	}
 	log_set_hook(log_to_journal, NULL);
 	/* Persistent only where /var/log/journal exists: a data partition. */
 	snprintf(dir, sizeof dir, "%s/var/log/journal", init.root);
@@ -435,15 +455,6 @@ static void cgroup_setup(void)
 	init.cg_ok = 1;
 }
 
-static void first_line(const char *path, char *out, size_t len)
-{
-	struct buf b = BUF_INIT;
-
-	out[0] = 0;
-	if (read_text(path, 4096, &b) == 0 && b.data)
-		snprintf(out, len, "%.*s", (int)strcspn(b.data, "\n"), b.data);
-	buf_free(&b);
-}
 
 static void manager_setup(void)
 {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,7 @@ static void job_begin_stop(struct job *j)
 static void job_run(struct job *j)
 {
 	j->running = true;
+	js(j)->begun = true;
 	switch (j->type) {
 	case UG_JOB_START:
 		job_begin_start(j);
@@ -717,13 +719,18 @@ int manager_reload_unit(struct manager *m, struct mu *u, job_done_fn *done, void
 		err_set(e, 0, "Unit %s is not active, cannot reload.", u->name);
 		return -ENOTCONN;
 	}
+	if (u->reload_done) {
+		err_set(e, 0, "A reload of %s is already running.", u->name);
+		return -EBUSY;
+	}
+	u->reload_done = done;
+	u->reload_arg = arg;
 	r = service_reload(u);
-	if (r == -EOPNOTSUPP)
-		err_set(e, 0, "Unit %s does not support reloading.", u->name);
-	else if (r < 0)
-		err_set(e, 0, "Reload of %s failed.", u->name);
-	if (r == 0 && done)
-		done(arg, u, JOB_DONE);
+	if (r < 0) {
+		u->reload_done = NULL;
+		err_set(e, 0, r == -EOPNOTSUPP ? "Unit %s does not support reloading."
+						: "Reload of %s failed.", u->name);
+	}
 	return r;
 }
 
@@ -808,14 +815,25 @@ static int notify_open(struct manager *m)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, one = 1;
 
+	socklen_t len = sizeof(sa);
+
+	/* A run directory too deep for a socket path (tests' temporary roots)
+	 * gets an abstract socket, which NOTIFY_SOCKET writes as "@name". */
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", m->run_dir) >=
-	    sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
+	    sizeof(sa.sun_path)) {
+		int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "pith/%d/notify", (int)getpid());
+
+		sa.sun_path[0] = 0;
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+		snprintf(m->notify_addr, sizeof(m->notify_addr), "@%s", sa.sun_path + 1);
+	} else {
+		snprintf(m->notify_addr, sizeof(m->notify_addr), "%s", sa.sun_path);
+		unlink(sa.sun_path);
+	}
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(sa.sun_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
 		int r = -errno;
 
@@ -839,6 +857,22 @@ static void cg_readable(struct loop *l, int fd, uint32_t events, void *arg)
 	struct manager *m = arg;
 
 	cg_watch_read(m->cg, cg_event, m);
+}
+
+/* Without a watch, memory.events is read every CG_POLL_MS instead. */
+#define CG_POLL_MS 1000
+
+static void cg_poll_tick(struct loop *l, void *arg)
+{
+	struct manager *m = arg;
+
+	for (size_t i = 0; i < m->nunits; i++) {
+		struct mu *u = m->units[i];
+
+		if (u && u->cgroup && u->u.type == UNIT_SERVICE)
+			service_cgroup_event(u, true);
+	}
+	loop_timer_set(l, &m->cg_poll, CG_POLL_MS, cg_poll_tick, m);
 }
 
 /* --- enable, disable ---------------------------------------------------- */
@@ -1121,8 +1155,10 @@ int manager_init(struct manager *m, const struct manager_config *c)
 		r = cg_watch_init(m->cg);
 		if (r >= 0)
 			r = loop_io_add(m->loop, &m->cg_io, m->cg->watch_fd, EPOLLIN, cg_readable, m);
-		if (r < 0)
-			log_warn("unable to watch control groups: %s", strerror(-r));
+		if (r < 0) {
+			log_warn("unable to watch control groups: %s; polling them instead", strerror(-r));
+			loop_timer_set(m->loop, &m->cg_poll, CG_POLL_MS, cg_poll_tick, m);
+		}
 	}
 	return 0;
 }

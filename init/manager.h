@@ -155,6 +155,8 @@ struct mu {
 	unsigned restarts;
 	char status_text[256];
 	char invocation[33];
+	job_done_fn *reload_done;	/* answers a reload when ExecReload= ends */
+	void *reload_arg;
 };
 
 struct manager {
@@ -166,12 +168,14 @@ struct manager {
 	const char *dirs[MANAGER_DIRS_MAX + 1];
 	char etc_dir[1024];		/* where enable links and uploaded files go */
 	char run_dir[1024];		/* runtime state: the notify socket */
+	char notify_addr[108];		/* what NOTIFY_SOCKET says: a path, or "@name" */
 	struct cg *cg;			/* NULL: processes stay in PID 1's group */
 	struct journal *journal;
 	const struct unit_spec_env *env;
 	int notify_fd;
 	struct loop_io notify_io;
 	struct loop_io cg_io;
+	struct loop_timer cg_poll;	/* where inotify is missing: look for OOM kills */
 	int dispatching;		/* 1 inside dispatch(), 2: go round again */
 	bool shutting_down;
 };

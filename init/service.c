@@ -43,6 +43,7 @@ struct mu_output {
 	struct loop_io io;
 	struct journal_stream js;
 	struct loop *loop;
+	bool console;		/* journal+console: a copy goes to PID 1's console */
 };
 
 static void set_state(struct mu *u, enum mu_active a, enum mu_sub s)
@@ -72,10 +73,32 @@ static void timer_arm(struct mu *u, uint64_t usec, loop_timer_fn *fn)
 
 /* --- output ------------------------------------------------------------- */
 
+/* Like journal_stream_drain(), copying each read to the console. */
+static int drain_to_console(struct mu_output *o, int fd)
+{
+	char chunk[JOURNAL_STREAM_READ_BYTES];
+
+	for (int i = 0; i < JOURNAL_STREAM_READS_MAX; i++) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? JOURNAL_DRAIN_IDLE : -errno;
+		if (n == 0)
+			return JOURNAL_DRAIN_EOF;
+		if (write(2, chunk, (size_t)n) < 0) {
+			/* the console is best effort */
+		}
+		journal_stream_feed(&o->js, chunk, (size_t)n);
+	}
+	return JOURNAL_DRAIN_MORE;
+}
+
 static void output_readable(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct mu_output *o = arg;
-	int r = journal_stream_drain(&o->js, fd);
+	int r = o->console ? drain_to_console(o, fd) : journal_stream_drain(&o->js, fd);
 
 	if (r == JOURNAL_DRAIN_EOF || r < 0) {
 		journal_stream_flush(&o->js);
@@ -217,8 +240,9 @@ static int env_build(struct mu *u, struct env *e, bool control)
 
 	r |= env_putf(e, "PATH=%s", SPAWN_SEARCH_PATH);
 	r |= env_putf(e, "INVOCATION_ID=%s", u->invocation);
-	if (s->type == SERVICE_NOTIFY || s->watchdog_usec || s->notify_access != NOTIFY_NONE)
-		r |= env_putf(e, "NOTIFY_SOCKET=%s/notify", u->m->run_dir);
+	if ((s->type == SERVICE_NOTIFY || s->watchdog_usec || s->notify_access != NOTIFY_NONE) &&
+	    u->m->notify_addr[0])
+		r |= env_putf(e, "NOTIFY_SOCKET=%s", u->m->notify_addr);
 	if (control && u->main_pid > 0)
 		r |= env_putf(e, "MAINPID=%d", (int)u->main_pid);
 	if (!control && s->watchdog_usec && s->watchdog_usec != UV_INFINITY)
@@ -270,6 +294,9 @@ static pid_t run(struct mu *u, const struct unit_exec *c, bool control)
 		return -EINVAL;
 	}
 	out_pipe = output_pipe(u, &out);
+	if (out)
+		out->console = s->std_output == OUTPUT_JOURNAL_CONSOLE ||
+			       s->std_error == OUTPUT_JOURNAL_CONSOLE;
 	r.path = c->path;
 	r.argv = argv;
 	r.envp = e.v;
@@ -336,6 +363,7 @@ static void enter_signal(struct mu *u, enum mu_sub sub, enum mu_result res);
 static void enter_stop_post(struct mu *u, enum mu_result res);
 static void enter_running(struct mu *u);
 static void enter_start_post(struct mu *u);
+static void reload_answer(struct mu *u, enum job_result r);
 
 static const struct unit_exec *command(struct mu *u, enum service_exec_kind k, size_t i)
 {
@@ -802,6 +830,7 @@ static void enter_stop_cmd(struct mu *u, size_t i)
 
 static void enter_stop(struct mu *u, enum mu_result res)
 {
+	reload_answer(u, JOB_CANCELED);
 	if (u->result == RES_SUCCESS)
 		u->result = res;
 	loop_timer_cancel(u->m->loop, &u->watchdog);
@@ -931,6 +960,16 @@ int service_reload(struct mu *u)
 	return 0;
 }
 
+/* Tell whoever asked for a reload how it went. */
+static void reload_answer(struct mu *u, enum job_result r)
+{
+	job_done_fn *fn = u->reload_done;
+
+	u->reload_done = NULL;
+	if (fn)
+		fn(u->reload_arg, u, r);
+}
+
 /* The next command of the running control process's list, or what follows it. */
 static void control_done(struct mu *u, bool ok)
 {
@@ -977,6 +1016,7 @@ static void control_done(struct mu *u, bool ok)
 			return;
 		loop_timer_cancel(u->m->loop, &u->timer);
 		set_state(u, MU_ACTIVE, u->main_pid > 0 && !u->main_exited ? SUB_RUNNING : SUB_EXITED);
+		reload_answer(u, ok && !failed ? JOB_DONE : JOB_FAILED);
 		return;
 	case SUB_STOP:
 		if (ok && control_run(u, EXEC_STOP, next, &failed))
@@ -1064,6 +1104,7 @@ static void on_timeout(struct loop *l, void *arg)
 		break;
 	case SUB_RELOAD:
 		set_state(u, MU_ACTIVE, SUB_RUNNING);
+		reload_answer(u, JOB_TIMEOUT);
 		break;
 	case SUB_STOP:
 		enter_signal(u, SUB_STOP_SIGTERM, RES_TIMEOUT);

@@ -586,6 +586,13 @@ static int h_output(struct pctx *c, const struct option *o, const char *v, unsig
 		*path = arena_strdup(&c->u->arena, colon + 1);
 		return *path ? 0 : -ENOMEM;
 	}
+	if (!strcmp(v, "console")) {
+		/* Not a systemd word, but an obvious wish: the console. */
+		report(c, UNIT_WARNING, line, "%s=console: systemd calls this \"tty\"; taken as tty",
+		       o->name);
+		*out = OUTPUT_TTY;
+		return 0;
+	}
 	if (!strcmp(v, "socket") || !strncmp(v, "fd:", 3)) {
 		report(c, UNIT_WARNING, line, "%s=%s: there are no socket units; the journal is used",
 		       o->name, v);

@@ -153,6 +153,20 @@ if [ ! -f "$bearssl_out/.stamp-$bearssl_ver" ]; then
 	touch "$bearssl_out/.stamp-$bearssl_ver"
 fi
 
+# --- busybox, for the boot tier's test initramfs only ---------------------------
+# The image has no shell; the units the boot tests run need one and a few
+# tools. Debian's static busybox is unpacked here, not installed, so the
+# machine's own packages are left alone.
+busybox_out=$deps/busybox
+if [ ! -x "$busybox_out/root/bin/busybox" ]; then
+	say "fetching busybox-static (unpacked into $busybox_out, not installed)"
+	rm -rf "$busybox_out"; mkdir -p "$busybox_out/dl"
+	(cd "$busybox_out/dl" && apt-get download -q -o APT::Sandbox::User=root busybox-static \
+		>/dev/null) || die "unable to download busybox-static"
+	dpkg-deb -x "$busybox_out"/dl/*.deb "$busybox_out/root" || die "unable to unpack busybox-static"
+	rm -rf "$busybox_out/dl"
+fi
+
 # --- cJSON -------------------------------------------------------------------
 # The CLI's JSON parser: one file, cJSON.c, with its default nesting limit
 # (CJSON_NESTING_LIMIT 1000). The unit tests compile the same file from

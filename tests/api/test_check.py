@@ -117,3 +117,21 @@ def test_usage_errors_exit_100():
     assert check("--bogus", "x").returncode == 100
     r = check("/nonexistent/a.service")
     assert r.returncode == 1 and "No such file" in r.stderr
+
+
+def test_the_graph_check_reports_ordering_cycles_and_missing_requirements(tmp_path):
+    (tmp_path / "a.service").write_text("[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/true\n")
+    (tmp_path / "b.service").write_text("[Unit]\nAfter=c.service\n[Service]\nExecStart=/bin/true\n")
+    (tmp_path / "c.service").write_text("[Unit]\nAfter=a.service\nRequires=gone.service\n"
+                                        "[Service]\nExecStart=/bin/true\n")
+    r = check(str(tmp_path))
+    assert r.returncode == 1, r.stderr
+    assert re.search(r"error: ordering cycle: (\S+) is after (\S+) is after (\S+) is after \1", r.stderr), r.stderr
+    for name in ("a.service", "b.service", "c.service"):
+        assert name in r.stderr.split("ordering cycle:")[1].splitlines()[0]
+    assert "c.service: warning: Requires=gone.service, which is not among the units checked" in r.stderr
+
+    # Without the cycle the same directory checks clean.
+    (tmp_path / "c.service").write_text("[Unit]\nRequires=gone.service\n[Service]\nExecStart=/bin/true\n")
+    r = check(str(tmp_path))
+    assert r.returncode == 0, r.stderr

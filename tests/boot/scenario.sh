@@ -1,0 +1,40 @@
+#!/bin/sh
+# The boot tier's unit scenario, run inside the guest by pith.run=. Each
+# step prints "scenario: <step> rc=<status>" for tests/boot/test_units.py.
+say() { echo "scenario: $*"; }
+step() { name=$1; shift; "$@"; say "$name rc=$?"; }
+
+say begin
+step enable systemctl enable hello.service
+step start systemctl start hello.service
+sleep 3
+step status systemctl status --no-pager hello.service
+timeout 4 journalctl -f -u hello.service >/tmp/follow.txt
+say "follow lines=$(grep -c 'Hello World' /tmp/follow.txt)"
+step stop systemctl stop hello.service
+step is-active systemctl is-active hello.service
+step prep-active systemctl is-active prep.service
+step disable systemctl disable hello.service
+step is-enabled systemctl is-enabled hello.service
+
+step limits systemctl start limits.service
+for f in memory.max memory.high cpu.weight cpu.max pids.max io.weight; do
+	say "limit $f=$(cat /sys/fs/cgroup/pith.slice/limits.service/$f 2>/dev/null || echo absent)"
+done
+step limits-stop systemctl stop limits.service
+
+step leak systemctl start leak.service
+sleep 2
+say "leak result=$(systemctl show -p Result --value leak.service) state=$(systemctl is-active leak.service)"
+
+step bomb systemctl start bomb.service
+sleep 3
+say "bomb tasks=$(cat /sys/fs/cgroup/pith.slice/bomb.service/pids.current)"
+step bomb-stop systemctl stop bomb.service
+say "bomb after=$(cat /sys/fs/cgroup/pith.slice/bomb.service/pids.current 2>/dev/null || echo gone)"
+
+systemctl start crashy.service
+sleep 2
+say "crashy result=$(systemctl show -p Result --value crashy.service) restarts=$(systemctl show -p NRestarts --value crashy.service)"
+step still-serving systemctl is-active prep.service
+say done
