@@ -70,6 +70,9 @@ static void spec_env_fill(struct unit_spec_env *env)
 	}
 	env->machine_id = first_line("/etc/machine-id");
 	env->boot_id = first_line("/proc/sys/kernel/random/boot_id");
+	/* %b is 32 hex digits, as systemd writes ids. */
+	for (char *r = (char *)env->boot_id, *w = r; r && (*r == '-' || (*w++ = *r)); r++)
+		;
 }
 
 /* What the graph check needs of a unit: its name and dependencies. */

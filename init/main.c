@@ -50,7 +50,7 @@
 /* The longest the units get to stop in order on the way down. */
 #define SHUTDOWN_UNITS_MS 30000
 /* The target started at boot. */
-#define DEFAULT_TARGET "multi-user.target"
+#define DEFAULT_TARGET "default.target"
 
 static struct {
 	struct loop loop;
@@ -471,6 +471,10 @@ static void manager_setup(void)
 	snprintf(init.run_dir, sizeof init.run_dir, "%s/run/pith", init.root);
 	first_line("/etc/machine-id", machine_id, sizeof machine_id);
 	first_line("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id);
+	/* %b and %m are 32 hex digits, as systemd writes ids. */
+	for (char *r = boot_id, *w = boot_id;; r++)
+		if (*r != '-' && !(*w++ = *r))
+			break;
 	if (uname(&un) == 0)
 		snprintf(release, sizeof release, "%s", un.release);
 	init.spec.hostname = init.cfg.name;

@@ -32,6 +32,10 @@ static const struct {
 	{ "multi-user.target", "[Unit]\nDescription=Multi-User System\nRequires=basic.target\n"
 			       "After=basic.target\nConflicts=shutdown.target\n" },
 	{ "shutdown.target", "[Unit]\nDescription=System Shutdown\nDefaultDependencies=no\n" },
+	/* What the boot starts; systemd makes it an alias of multi-user.target,
+	 * here it pulls that in, so WantedBy= either works. */
+	{ "default.target", "[Unit]\nDescription=Default target\nRequires=multi-user.target\n"
+			    "After=multi-user.target\n" },
 };
 
 static const char *const active_names[] = {
@@ -436,8 +440,10 @@ static void job_begin_start(struct job *j)
 		return job_finish(j, JOB_UNSUPPORTED);
 	}
 	if (u->u.type == UNIT_TARGET) {
-		unit_target_set(u, true);
-		return job_finish(j, JOB_DONE);
+		r = unit_conditions_check(u);
+		if (r == 0)
+			unit_target_set(u, true);
+		return job_finish(j, r == -EINVAL ? JOB_FAILED : JOB_DONE);
 	}
 	if (u->active == MU_ACTIVATING && u->sub != SUB_AUTO_RESTART)
 		return;		/* already on its way */
@@ -646,6 +652,11 @@ int manager_job(struct manager *m, struct mu *u, enum ug_job_type type, job_done
 	if (u->load == UNIT_MASKED && type != UG_JOB_STOP) {
 		err_set(e, 0, "Unit %s is masked.", u->name);
 		return -ESHUTDOWN;
+	}
+	if (unit_name_is_template(u->name)) {
+		err_set(e, 0, "Unit %s is a template: name an instance, like %.*s@NAME%s.", u->name,
+			(int)strcspn(u->name, "@"), u->name, strrchr(u->name, '.'));
+		return -EINVAL;
 	}
 	r = ug_tx_build(&tx, &m->graph, u->id, type, UG_MODE_REPLACE, e);
 	if (r < 0) {
@@ -1021,6 +1032,19 @@ int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_
 		return -ENOENT;
 	}
 	base = strrchr(x->path, '/') ? strrchr(x->path, '/') + 1 : x->path;
+	if (unit_name_is_template(u->name)) {
+		char inst[UNIT_NAME_MAX + 1];
+		struct mu *i;
+
+		/* A template is enabled as its DefaultInstance=. */
+		if (!x->default_instance ||
+		    unit_name_instantiate(u->name, x->default_instance, inst, sizeof(inst)) < 0 ||
+		    !(i = manager_unit(m, inst))) {
+			err_set(e, 0, "Unit %s is a template without DefaultInstance=: enable an instance.", u->name);
+			return -EINVAL;
+		}
+		return manager_enable(m, i, enable, fn, arg, e);
+	}
 	if (!enable) {
 		links_remove(m, u->name, base, fn, arg);
 	} else {

@@ -33,8 +33,6 @@
 #define MANAGER_UNITS_MAX 20000
 /* Search directories. */
 #define MANAGER_DIRS_MAX 8
-/* Start times remembered for StartLimitBurst=. */
-#define MU_START_LIMIT_MAX 64
 /* Bytes of one sd_notify datagram. */
 #define NOTIFY_MSG_MAX 4096
 
@@ -150,8 +148,9 @@ struct mu {
 	struct loop_timer timer;	/* timeouts and RestartSec= */
 	struct loop_timer watchdog;
 	uint64_t state_change_usec, active_enter_usec, inactive_enter_usec;
-	uint64_t starts[MU_START_LIMIT_MAX];	/* monotonic usec, a ring */
-	unsigned nstarts;
+	uint64_t start_window;		/* monotonic usec the start limit's window opened */
+	unsigned nstarts;		/* starts in that window */
+	bool started_ok;		/* reached running (or a oneshot finished): ExecStop= runs */
 	unsigned restarts;
 	char status_text[256];
 	char invocation[33];
@@ -245,6 +244,11 @@ void service_notify(struct mu *u, pid_t pid, const char *msg, size_t len);
 void service_cgroup_event(struct mu *u, bool memory);
 /* Forget runtime state when the unit is dropped. */
 void service_release(struct mu *u);
+
+/* ConditionPathExists= and AssertPathExists=: 0 when they hold,
+ * -ECANCELED for a condition (skip the unit), -EINVAL for an assertion
+ * (fail the job). */
+int unit_conditions_check(struct mu *u);
 
 /* Called by service.c on every state change. */
 void manager_unit_changed(struct mu *u, enum mu_active old);

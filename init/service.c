@@ -141,13 +141,15 @@ static int output_open(struct mu *u, enum unit_output out, const char *path, int
 
 	switch (out) {
 	case OUTPUT_NULL:
+	case OUTPUT_INHERIT:	/* stdout inherits stdin, which is /dev/null */
 		return -1;
 	case OUTPUT_TTY:
 		return fcntl(2, F_DUPFD_CLOEXEC, 3);
 	case OUTPUT_FILE:
+	case OUTPUT_TRUNCATE:
 	case OUTPUT_APPEND:
 		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
-			  (out == OUTPUT_APPEND ? O_APPEND : 0), 0644);
+			  (out == OUTPUT_APPEND ? O_APPEND : out == OUTPUT_TRUNCATE ? O_TRUNC : 0), 0644);
 		if (fd < 0)
 			log_warn("%s: unable to open %s: %s; output discarded", u->name, path,
 				 strerror(errno));
@@ -271,8 +273,9 @@ static int env_build(struct mu *u, struct env *e, bool control)
 
 /* --- spawning ----------------------------------------------------------- */
 
-/* Start command c of u. Returns the pid, or -errno. */
-static pid_t run(struct mu *u, const struct unit_exec *c, bool control)
+/* Start command c of u. Returns the pid, or -errno; *spawn_failed (may
+ * be NULL) says the child did not get as far as exec. */
+static pid_t run(struct mu *u, const struct unit_exec *c, bool control, bool *spawn_failed)
 {
 	struct service *s = &u->u.service;
 	struct arena a = ARENA_INIT;
@@ -332,10 +335,13 @@ static pid_t run(struct mu *u, const struct unit_exec *c, bool control)
 
 		while ((n = read(err_pipe[0], &se, sizeof(se))) < 0 && errno == EINTR)
 			;
-		if (n == (ssize_t)sizeof(se))
+		if (n == (ssize_t)sizeof(se)) {
 			log_err("%s: failed at step %s spawning %s: %s", u->name,
 				spawn_step_name(se.step) ? spawn_step_name(se.step) : "?", c->path,
 				strerror(se.err));
+			if (spawn_failed)
+				*spawn_failed = true;
+		}
 	} else {
 		log_err("%s: unable to fork: %s", u->name, strerror(-pid));
 	}
@@ -377,11 +383,13 @@ static bool exit_clean(struct mu *u, int st, bool main)
 {
 	const struct service *s = &u->u.service;
 
+	/* SuccessExitStatus= is about the main process only, as in systemd. */
 	if (WIFEXITED(st))
-		return WEXITSTATUS(st) == 0 || uv_status_set_has_code(&s->success_status, WEXITSTATUS(st));
+		return WEXITSTATUS(st) == 0 ||
+		       (main && uv_status_set_has_code(&s->success_status, WEXITSTATUS(st)));
 	if (!WIFSIGNALED(st))
 		return false;
-	if (uv_status_set_has_signal(&s->success_status, WTERMSIG(st)))
+	if (main && uv_status_set_has_signal(&s->success_status, WTERMSIG(st)))
 		return true;
 	/* A daemon told to go by these signals went cleanly (systemd's rule). */
 	return main && (WTERMSIG(st) == SIGHUP || WTERMSIG(st) == SIGINT ||
@@ -438,7 +446,7 @@ static bool control_run(struct mu *u, enum service_exec_kind k, size_t i, bool *
 	*failed = false;
 	if (!c)
 		return false;
-	pid = run(u, c, true);
+	pid = run(u, c, true, NULL);
 	if (pid < 0) {
 		*failed = !(c->flags & UNIT_EXEC_IGNORE_FAILURE);
 		return false;
@@ -449,19 +457,22 @@ static bool control_run(struct mu *u, enum service_exec_kind k, size_t i, bool *
 	return true;
 }
 
+/* systemd's rate limit: at most burst starts in a window that opens with
+ * the first start after the last one closed. */
 static bool start_limit_hit(struct mu *u)
 {
 	uint64_t now = loop_now_ms() * USEC_PER_MSEC, win = u->u.start_limit_interval_usec;
-	unsigned burst = u->u.start_limit_burst, n = 0;
+	unsigned burst = u->u.start_limit_burst;
 
 	if (!burst || !win)
 		return false;
-	for (unsigned i = 0; i < u->nstarts && i < MU_START_LIMIT_MAX; i++)
-		if (now - u->starts[i] < win)
-			n++;
-	if (n >= burst)
+	if (!u->nstarts || now - u->start_window >= win) {
+		u->start_window = now;
+		u->nstarts = 0;
+	}
+	if (u->nstarts >= burst)
 		return true;
-	u->starts[u->nstarts++ % MU_START_LIMIT_MAX] = now;
+	u->nstarts++;
 	return false;
 }
 
@@ -552,6 +563,12 @@ static void cgroup_prepare(struct mu *u)
 		l.io_weight = s->io_weight;
 	if (s->cpu_quota)
 		l.cpu_quota_per_ten_thousand = s->cpu_quota;
+	/* Beyond what the kernel takes is the same as no limit. */
+	if (l.tasks_max != CG_UNSET && l.tasks_max != CG_NO_LIMIT && l.tasks_max > 4194304)
+		l.tasks_max = CG_NO_LIMIT;
+	if (l.cpu_quota_per_ten_thousand != CG_UNSET && l.cpu_quota_per_ten_thousand != CG_NO_LIMIT &&
+	    l.cpu_quota_per_ten_thousand > CG_CPU_QUOTA_MAX)
+		l.cpu_quota_per_ten_thousand = CG_NO_LIMIT;
 	r = cg_unit_limits_apply(u->m->cg, u->name, &l, &missing);
 	if (r < 0)
 		log_warn("%s: unable to set its resource limits: %s", u->name, strerror(-r));
@@ -577,7 +594,7 @@ static void enter_start_pre(struct mu *u, size_t i)
 		return;
 	}
 	if (failed) {
-		enter_signal(u, SUB_FINAL_SIGTERM, RES_RESOURCES);
+		enter_signal(u, SUB_STOP_SIGTERM, RES_RESOURCES);
 		return;
 	}
 	if (command(u, EXEC_START_PRE, i))	/* '-' and could not run: go on */
@@ -589,6 +606,7 @@ static void enter_start_cmd(struct mu *u)
 {
 	const struct service *s = &u->u.service;
 	const struct unit_exec *c = command(u, EXEC_START, u->main_index);
+	bool spawn_failed = false;
 	pid_t pid;
 
 	if (!c) {
@@ -596,9 +614,9 @@ static void enter_start_cmd(struct mu *u)
 		enter_start_post(u);
 		return;
 	}
-	pid = run(u, c, s->type == SERVICE_FORKING);
+	pid = run(u, c, s->type == SERVICE_FORKING, &spawn_failed);
 	if (pid < 0) {
-		enter_signal(u, SUB_FINAL_SIGTERM, RES_RESOURCES);
+		enter_signal(u, SUB_STOP_SIGTERM, RES_RESOURCES);
 		return;
 	}
 	if (s->type == SERVICE_FORKING) {
@@ -610,9 +628,17 @@ static void enter_start_cmd(struct mu *u)
 		u->main_exited = false;
 	}
 	switch (s->type) {
-	case SERVICE_SIMPLE:
 	case SERVICE_EXEC:
-		/* Started: run() returned after the exec. */
+		/* Type=exec is started only once exec succeeded; run() knows. */
+		if (spawn_failed) {
+			set_state(u, MU_ACTIVATING, SUB_START);
+			enter_signal(u, SUB_STOP_SIGTERM, RES_EXIT_CODE);
+			break;
+		}
+		enter_start_post(u);
+		break;
+	case SERVICE_SIMPLE:
+		/* Started once forked; a failed exec is the main process's exit. */
 		enter_start_post(u);
 		break;
 	default:
@@ -622,21 +648,31 @@ static void enter_start_cmd(struct mu *u)
 	}
 }
 
+int unit_conditions_check(struct mu *u)
+{
+	bool trig;
+
+	if (!conditions_hold(u, &u->u.conditions, &trig))
+		return -ECANCELED;
+	if (!conditions_hold(u, &u->u.asserts, &trig)) {
+		log_warn("%s: an assertion failed; not starting", u->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int service_start(struct mu *u)
 {
 	const struct service *s = &u->u.service;
-	bool trig;
+	int r;
 
 	if (u->sub == SUB_AUTO_RESTART)
 		loop_timer_cancel(u->m->loop, &u->timer);
-	if (!conditions_hold(u, &u->u.conditions, &trig)) {
+	r = unit_conditions_check(u);
+	if (r < 0) {
+		/* Not started, and not failed either: the job says so. */
 		set_state(u, MU_INACTIVE, SUB_DEAD);
-		return -ECANCELED;
-	}
-	if (!conditions_hold(u, &u->u.asserts, &trig)) {
-		u->result = RES_RESOURCES;
-		set_state(u, MU_FAILED, SUB_FAILED);
-		return -EINVAL;
+		return r;
 	}
 	if (start_limit_hit(u)) {
 		log_warn("%s: start request repeated too quickly", u->name);
@@ -649,6 +685,7 @@ int service_start(struct mu *u)
 	u->main_index = 0;
 	u->main_exited = false;
 	u->ready = false;
+	u->started_ok = false;
 	u->stop_requested = false;
 	u->status_text[0] = 0;
 	u->main_code = u->main_status = 0;
@@ -705,6 +742,7 @@ static void enter_running(struct mu *u)
 	const struct service *s = &u->u.service;
 
 	loop_timer_cancel(u->m->loop, &u->timer);
+	u->started_ok = true;
 	if (u->main_pid > 0 && !u->main_exited) {
 		set_state(u, MU_ACTIVE, SUB_RUNNING);
 		watchdog_arm(u);
@@ -746,6 +784,10 @@ static void kill_unit(struct mu *u, int sig, bool all)
 static bool has_processes(struct mu *u)
 {
 	const struct service *s = &u->u.service;
+
+	/* KillMode=none: what is left is left running, unwatched. */
+	if (s->kill_mode == KILL_NONE)
+		return u->control_pid > 0;
 
 	if ((u->main_pid > 0 && !u->main_exited) || u->control_pid > 0)
 		return true;
@@ -834,8 +876,10 @@ static void enter_stop(struct mu *u, enum mu_result res)
 	if (u->result == RES_SUCCESS)
 		u->result = res;
 	loop_timer_cancel(u->m->loop, &u->watchdog);
-	/* ExecStop= runs only for a service that got as far as running. */
-	if (u->active == MU_ACTIVE || u->active == MU_RELOADING)
+	/* ExecStop= runs only for a service that started successfully
+	 * (systemd.service(5)): one that got as far as running, or a oneshot
+	 * whose commands all succeeded. */
+	if (u->started_ok)
 		enter_stop_cmd(u, 0);
 	else
 		enter_signal(u, SUB_STOP_SIGTERM, RES_SUCCESS);
@@ -981,12 +1025,12 @@ static void control_done(struct mu *u, bool ok)
 	switch (u->sub) {
 	case SUB_START_PRE:
 		if (!ok)
-			return enter_signal(u, SUB_FINAL_SIGTERM, RES_EXIT_CODE);
+			return enter_signal(u, SUB_STOP_SIGTERM, RES_EXIT_CODE);
 		return enter_start_pre(u, next);
 	case SUB_START:
 		/* Type=forking: the parent exited. */
 		if (!ok)
-			return enter_signal(u, SUB_FINAL_SIGTERM, RES_EXIT_CODE);
+			return enter_signal(u, SUB_STOP_SIGTERM, RES_EXIT_CODE);
 		if (u->u.service.pid_file) {
 			struct buf b = BUF_INIT;
 
@@ -1036,7 +1080,8 @@ static void control_done(struct mu *u, bool ok)
 static void main_done(struct mu *u, int st)
 {
 	const struct service *s = &u->u.service;
-	bool ok = exit_clean(u, st, true);
+	const struct unit_exec *c = command(u, EXEC_START, u->main_index);
+	bool ok = exit_clean(u, st, true) || (c && (c->flags & UNIT_EXEC_IGNORE_FAILURE));
 
 	u->main_exited = true;
 	u->main_code = WIFEXITED(st) ? CLD_EXITED : WCOREDUMP(st) ? CLD_DUMPED : CLD_KILLED;
@@ -1047,7 +1092,7 @@ static void main_done(struct mu *u, int st)
 	case SUB_START:
 		if (s->type == SERVICE_ONESHOT) {
 			if (!ok)
-				return enter_signal(u, SUB_FINAL_SIGTERM, exit_result(st));
+				return enter_signal(u, SUB_STOP_SIGTERM, exit_result(st));
 			u->main_index++;
 			u->main_pid = 0;
 			if (command(u, EXEC_START, u->main_index))
@@ -1055,13 +1100,20 @@ static void main_done(struct mu *u, int st)
 			return enter_start_post(u);
 		}
 		/* notify: gone before READY=1 */
-		return enter_signal(u, SUB_FINAL_SIGTERM, ok ? RES_PROTOCOL : exit_result(st));
+		return enter_signal(u, SUB_STOP_SIGTERM, ok ? RES_PROTOCOL : exit_result(st));
 	case SUB_START_POST:
 		if (!ok)
 			enter_stop(u, exit_result(st));
 		return;
 	case SUB_RUNNING:
 	case SUB_RELOAD:
+		if (ok && s->remain_after_exit) {
+			/* Done, and remembered as active: ExecStop= runs on stop. */
+			loop_timer_cancel(u->m->loop, &u->watchdog);
+			u->main_pid = 0;
+			set_state(u, MU_ACTIVE, SUB_EXITED);
+			return;
+		}
 		enter_stop(u, ok ? RES_SUCCESS : exit_result(st));
 		return;
 	default:
@@ -1100,7 +1152,7 @@ static void on_timeout(struct loop *l, void *arg)
 	case SUB_START_PRE:
 	case SUB_START:
 	case SUB_START_POST:
-		enter_signal(u, SUB_FINAL_SIGTERM, RES_TIMEOUT);
+		enter_signal(u, SUB_STOP_SIGTERM, RES_TIMEOUT);
 		break;
 	case SUB_RELOAD:
 		set_state(u, MU_ACTIVE, SUB_RUNNING);
@@ -1176,8 +1228,13 @@ void service_notify(struct mu *u, pid_t pid, const char *msg, size_t len)
 		if (s->type == SERVICE_NOTIFY && u->sub == SUB_START)
 			enter_start_post(u);
 	}
-	if (stopping && (u->sub == SUB_RUNNING || u->sub == SUB_EXITED))
-		set_state(u, MU_DEACTIVATING, SUB_STOP);
+	if (stopping && (u->sub == SUB_RUNNING || u->sub == SUB_EXITED)) {
+		/* The service is on its way down by itself: wait for it under
+		 * TimeoutStopSec=, as after a SIGTERM, without sending one. */
+		loop_timer_cancel(u->m->loop, &u->watchdog);
+		set_state(u, MU_DEACTIVATING, SUB_STOP_SIGTERM);
+		timeout_for(u);
+	}
 }
 
 void service_cgroup_event(struct mu *u, bool memory)

@@ -582,7 +582,7 @@ static int h_output(struct pctx *c, const struct option *o, const char *v, unsig
 		      !strncmp(v, "append:", 7))) {
 		if (colon[1] != '/')
 			return bad(c, o, line, v, "the file is not an absolute path");
-		*out = v[0] == 'a' ? OUTPUT_APPEND : OUTPUT_FILE;
+		*out = v[0] == 'a' ? OUTPUT_APPEND : v[0] == 't' ? OUTPUT_TRUNCATE : OUTPUT_FILE;
 		*path = arena_strdup(&c->u->arena, colon + 1);
 		return *path ? 0 : -ENOMEM;
 	}
@@ -628,8 +628,13 @@ static int h_weight(struct pctx *c, const struct option *o, const char *v, unsig
 		*FIELD(c, o, uint64_t) = 0;
 		return 0;
 	}
-	if (uv_weight(v, false, &w) < 0)
-		return bad(c, o, line, v, "not a weight from 1 to 10000");
+	if (uv_weight(v, o->arg == 1, &w) < 0)
+		return bad(c, o, line, v, o->arg == 1 ? "not a weight from 1 to 10000, or \"idle\""
+						  : "not a weight from 1 to 10000");
+	/* "idle" is the lowest weight there is here: the kernel's cpu.idle
+	 * is not used. */
+	if (w == 0)
+		w = 1;
 	*FIELD(c, o, uint64_t) = w;
 	return 0;
 }
@@ -733,7 +738,7 @@ static const struct option options[] = {
 	{ "Service", "MemoryMax", h_limit, S(memory_max), 0, 0 },
 	{ "Service", "MemoryHigh", h_limit, S(memory_high), 0, 0 },
 	{ "Service", "TasksMax", h_limit, S(tasks_max), 1, 0 },
-	{ "Service", "CPUWeight", h_weight, S(cpu_weight), 0, 0 },
+	{ "Service", "CPUWeight", h_weight, S(cpu_weight), 1, 0 },
 	{ "Service", "IOWeight", h_weight, S(io_weight), 0, 0 },
 	{ "Service", "CPUQuota", h_cpu_quota, 0, 0, 0 },
 
@@ -832,7 +837,8 @@ static void entry(struct pctx *c, const struct ini_item *it)
 	if (o->flags & OPT_EXPAND) {
 		char badc;
 
-		r = unit_spec_expand(u->name, c->file, u->env, v, strlen(v), &exp, &badc);
+		/* %y and %Y name the unit's own file, even in a drop-in. */
+		r = unit_spec_expand(u->name, u->path, u->env, v, strlen(v), &exp, &badc);
 		if (r == -EBADMSG) {
 			if (badc)
 				report(c, UNIT_ERROR, it->line, "%s=: unknown specifier %%%c; ignored",
@@ -994,6 +1000,9 @@ int unit_verify(struct unit *u)
 		    (s->restart == RESTART_ALWAYS || s->restart == RESTART_ON_SUCCESS))
 			report(&c, UNIT_ERROR, 0,
 			       "Restart=always and Restart=on-success are not allowed with Type=oneshot");
+		if (s->type == SERVICE_ONESHOT && !has_setting(u, "Service", "TimeoutStartSec") &&
+		    !has_setting(u, "Service", "TimeoutSec"))
+			s->timeout_start_usec = UV_INFINITY;
 		if (!s->notify_access_set)
 			s->notify_access = s->type == SERVICE_NOTIFY || s->watchdog_usec ? NOTIFY_MAIN
 											 : NOTIFY_NONE;

@@ -90,7 +90,8 @@ enum unit_output {
 	OUTPUT_TTY,		/* the console */
 	OUTPUT_JOURNAL,
 	OUTPUT_JOURNAL_CONSOLE,
-	OUTPUT_FILE,		/* file:, truncate: */
+	OUTPUT_FILE,		/* file: written from the start, not truncated */
+	OUTPUT_TRUNCATE,	/* truncate: */
 	OUTPUT_APPEND,		/* append: */
 };
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The boot tier's unit scenario, run inside the guest by pith.run=. Each
-# step prints "scenario: <step> rc=<status>" for tests/boot/test_units.py.
+# step prints "scenario: <step> rc=<status>" for tests/boot/test_image_units.py.
 say() { echo "scenario: $*"; }
 step() { name=$1; shift; "$@"; say "$name rc=$?"; }
 
@@ -12,6 +12,7 @@ step status systemctl status --no-pager hello.service
 timeout 4 journalctl -f -u hello.service >/tmp/follow.txt
 say "follow lines=$(grep -c 'Hello World' /tmp/follow.txt)"
 step stop systemctl stop hello.service
+say "stop-logged=$(journalctl -u hello.service -o cat | grep -c 'Stopping the greeting')"
 step is-active systemctl is-active hello.service
 step prep-active systemctl is-active prep.service
 step disable systemctl disable hello.service
