@@ -45,8 +45,9 @@
 /* Persistent journal files: size of one, and archives kept. */
 #define JOURNAL_FILE_BYTES (8 * 1024 * 1024)
 #define JOURNAL_FILES 8
-/* How often buffered journal entries are written out. */
-#define JOURNAL_FLUSH_MS 1000
+/* How often buffered journal entries are written out: often enough that
+ * the batch (JOURNAL_PENDING_MAX) does not fill at any sane rate. */
+#define JOURNAL_FLUSH_MS 250
 /* The longest the units get to stop in order on the way down. */
 #define SHUTDOWN_UNITS_MS 30000
 /* The target started at boot. */
@@ -360,8 +361,12 @@ static void log_to_journal(void *arg, enum log_prio prio, const char *msg, size_
 static void flush_tick(struct loop *l, void *arg)
 {
 	(void)arg;
-	if (journal_flush_due(&init.journal))
-		journal_flush(&init.journal);
+	if (init.journal.store.pending_len) {
+		int r = journal_flush(&init.journal);
+
+		if (r < 0)
+			log_warn("journal: no longer persistent: %s", init.journal.store.err.msg);
+	}
 	loop_timer_set(l, &init.flush_timer, JOURNAL_FLUSH_MS, flush_tick, NULL);
 }
 
