@@ -16,7 +16,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -34,6 +36,7 @@
 #include "mounts.h"
 #include "net.h"
 #include "power.h"
+#include "spawn.h"
 #include "version.h"
 
 /* Time processes get to stop on the way down before SIGKILL. */
@@ -244,6 +247,27 @@ static void reap(void)
 	}
 }
 
+/* On the host, leave no empty groups behind: the units' and the slice. */
+static void slice_remove(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (!init.cg_ok || (fd = dup(init.cg.slice_fd)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.')
+			cg_unit_remove(&init.cg, de->d_name);
+	closedir(d);
+	if (rmdir(init.cg.slice) < 0 && errno != ENOENT)
+		log_warn("cgroup: unable to remove %s: %s", init.cg.slice, strerror(errno));
+}
+
 /* The units are down (or took too long): end the remaining processes. */
 static void shutdown_finish(void)
 {
@@ -252,6 +276,7 @@ static void shutdown_finish(void)
 		journal_sync(&init.journal);
 	if (!init.pid1) {
 		power_down(POWER_EXIT, STOP_GRACE_MS);
+		slice_remove();
 		log_info("stopped");
 		loop_stop(&init.loop);
 		return;
@@ -519,6 +544,19 @@ int main(int argc, char **argv)
 	parse_args(argc, argv);
 	init.boot_ms = since_start_ms();
 
+	{
+		/* Every running unit holds a pipe to the journal: PID 1 needs far
+		 * more descriptors than the 1024 the kernel starts it with. */
+		struct rlimit nf;
+
+		if (getrlimit(RLIMIT_NOFILE, &nf) == 0) {
+			if (init.pid1 && nf.rlim_max < SPAWN_NOFILE_HARD)
+				nf.rlim_max = SPAWN_NOFILE_HARD;
+			nf.rlim_cur = nf.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &nf) < 0)
+				log_warn("unable to raise the file descriptor limit: %s", strerror(errno));
+		}
+	}
 	if (init.pid1) {
 		umask(022);
 		mounts_setup();

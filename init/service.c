@@ -540,14 +540,19 @@ static void cgroup_prepare(struct mu *u)
 	if (s->memory_high.value != UNIT_LIMIT_UNSET && !s->memory_high.relative)
 		l.memory_high = s->memory_high.value == UNIT_LIMIT_INFINITY ? CG_NO_LIMIT : s->memory_high.value;
 	if (s->memory_max.relative || s->memory_high.relative || s->tasks_max.relative) {
-		/* Shares of the machine: physical memory, the kernel's pid limit. */
-		uint64_t mem = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-		uint64_t pids = 4194304;
-		struct buf b = BUF_INIT;
+		/* Shares of the machine: physical memory, the kernel's pid limit,
+		 * read once. */
+		static uint64_t mem, pids;
 
-		if (unit_file_read("/proc/sys/kernel/pid_max", 64, &b) == 0 && b.data)
-			pids = strtoull(b.data, NULL, 10);
-		buf_free(&b);
+		if (!mem) {
+			struct buf b = BUF_INIT;
+
+			mem = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+			pids = 4194304;
+			if (unit_file_read("/proc/sys/kernel/pid_max", 64, &b) == 0 && b.data)
+				pids = strtoull(b.data, NULL, 10);
+			buf_free(&b);
+		}
 		if (s->memory_max.relative)
 			l.memory_max = mem / 10000 * s->memory_max.value;
 		if (s->memory_high.relative)
@@ -943,17 +948,19 @@ static void enter_dead(struct mu *u, enum mu_result res)
 	loop_timer_cancel(u->m->loop, &u->watchdog);
 	u->main_pid = 0;
 	u->control_pid = 0;
-	if (u->cgroup) {
-		cg_unwatch_unit(u->m->cg, u->name);
-		if (cg_unit_remove(u->m->cg, u->name) == 0)
-			u->cgroup = false;
-	}
 	if (should_restart(u)) {
+		/* The group stays for the restart: it is empty, and making it
+		 * again would only cost time. */
 		/* systemd 252 shows a unit waiting to restart as activating. */
 		set_state(u, MU_ACTIVATING, SUB_AUTO_RESTART);
 		loop_timer_set(u->m->loop, &u->timer, u->u.service.restart_usec / USEC_PER_MSEC,
 			       restart_fire, u);
 		return;
+	}
+	if (u->cgroup) {
+		cg_unwatch_unit(u->m->cg, u->name);
+		if (cg_unit_remove(u->m->cg, u->name) == 0)
+			u->cgroup = false;
 	}
 	if (u->result == RES_SUCCESS)
 		set_state(u, MU_INACTIVE, SUB_DEAD);
@@ -967,6 +974,11 @@ int service_stop(struct mu *u)
 	switch (u->sub) {
 	case SUB_AUTO_RESTART:
 		loop_timer_cancel(u->m->loop, &u->timer);
+		if (u->cgroup) {
+			cg_unwatch_unit(u->m->cg, u->name);
+			if (cg_unit_remove(u->m->cg, u->name) == 0)
+				u->cgroup = false;
+		}
 		set_state(u, MU_INACTIVE, SUB_DEAD);
 		return 0;
 	case SUB_DEAD:

@@ -109,6 +109,16 @@ static void child(const struct spawn_req *r)
 		fail(r, SPAWN_STDOUT, errno);
 	if (fd_onto(r->stderr_fd, 2) < 0)
 		fail(r, SPAWN_STDERR, errno);
+	if (!(r->rlimit_set & (1u << RLIMIT_NOFILE))) {
+		/* PID 1 raised its own soft limit; units get systemd's default
+		 * soft limit of 1024 (select() breaks above it), the hard one kept. */
+		struct rlimit nf;
+
+		if (getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur > SPAWN_NOFILE_SOFT) {
+			nf.rlim_cur = SPAWN_NOFILE_SOFT;
+			setrlimit(RLIMIT_NOFILE, &nf);
+		}
+	}
 	for (int res = 0; res < RLIM_NLIMITS; res++)
 		if ((r->rlimit_set & (1u << res)) && setrlimit(res, &r->rlimit[res]) < 0)
 			fail(r, SPAWN_LIMITS, errno);

@@ -15,6 +15,11 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* A unit's soft RLIMIT_NOFILE unless LimitNOFILE= says otherwise
+ * (systemd's DefaultLimitNOFILE=1024:524288). */
+#define SPAWN_NOFILE_SOFT 1024
+#define SPAWN_NOFILE_HARD 524288
+
 /* Where programs named without a '/' are looked for, as systemd does. */
 #define SPAWN_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
