@@ -839,6 +839,9 @@ static int run(struct run *x)
 	if (r || !a->follow)
 		return r;
 	x->filter_units = a->n_units > 1;
+	/* A signal that came during the queries above ends it here. */
+	if (interrupted)
+		return 0;
 	r = fetch(x, only, -1, x->last_seq > probed ? x->last_seq : probed, true);
 	return interrupted && (r == -EINTR || r == 0) ? 0 : r;
 }

@@ -711,6 +711,8 @@ static void journal_pump(struct conn *c)
 	struct journal_entry e;
 	struct buf line = BUF_INIT;
 
+	bool exhausted = false;
+
 	while (c->out.len < API_OUT_HIGH && c->lines_left != 0) {
 		uint64_t lost = c->reader.lost;
 		int r = journal_read_next(a->j, &c->reader, &c->filter, &e);
@@ -720,8 +722,10 @@ static void journal_pump(struct conn *c)
 			buf_printf(&line, "{\"lost\":%llu}\n", (unsigned long long)(c->reader.lost - lost));
 			http_chunk_append(&c->out, line.data, line.len);
 		}
-		if (r <= 0)
+		if (r <= 0) {
+			exhausted = true;
 			break;
+		}
 		buf_reset(&line);
 		entry_json(&line, &e);
 		if (http_chunk_append(&c->out, line.data, line.len) < 0) {
@@ -732,7 +736,7 @@ static void journal_pump(struct conn *c)
 			c->lines_left--;
 	}
 	buf_free(&line);
-	if (!c->follow && (c->lines_left == 0 || journal_read_next(a->j, &c->reader, &c->filter, &e) == 0)) {
+	if (!c->follow && c->chunked && (c->lines_left == 0 || exhausted)) {
 		/* A query ends when what it asked for is sent. */
 		http_chunk_last_append(&c->out);
 		c->chunked = false;

@@ -785,14 +785,19 @@ static void kill_unit(struct mu *u, int sig, bool all)
 	}
 }
 
-/* Anything of u still running that a kill phase must wait for? */
-static bool has_processes(struct mu *u)
+/* Anything of u still running that kill phase sub must wait for? */
+static bool has_processes(struct mu *u, enum mu_sub sub)
 {
 	const struct service *s = &u->u.service;
 
 	/* KillMode=none: what is left is left running, unwatched. */
 	if (s->kill_mode == KILL_NONE)
 		return u->control_pid > 0;
+	/* KillMode=mixed: the SIGTERM phase waits for the main process only;
+	 * the rest of the group gets SIGKILL in the final phase. */
+	if (s->kill_mode == KILL_MIXED && sub == SUB_STOP_SIGTERM &&
+	    !((u->main_pid > 0 && !u->main_exited) || u->control_pid > 0))
+		return false;
 
 	if ((u->main_pid > 0 && !u->main_exited) || u->control_pid > 0)
 		return true;
@@ -817,12 +822,14 @@ static void enter_signal(struct mu *u, enum mu_sub sub, enum mu_result res)
 		final ? enter_dead(u, RES_SUCCESS) : enter_stop_post(u, RES_SUCCESS);
 		return;
 	}
+	if (final && s->kill_mode == KILL_MIXED)
+		kill9 = true;
 	kill_unit(u, kill9 ? SIGKILL : u->result == RES_WATCHDOG ? SIGABRT : s->kill_signal, kill9 || final);
-	if (!has_processes(u)) {
+	if (!has_processes(u, sub)) {
 		final ? enter_dead(u, RES_SUCCESS) : enter_stop_post(u, RES_SUCCESS);
 		return;
 	}
-	set_state(u, final ? MU_DEACTIVATING : MU_DEACTIVATING, sub);
+	set_state(u, MU_DEACTIVATING, sub);
 	timeout_for(u);
 	/* The group's emptiness is watched; poll too where no watch exists. */
 	if (u->cgroup)
@@ -832,7 +839,7 @@ static void enter_signal(struct mu *u, enum mu_sub sub, enum mu_result res)
 /* After a kill phase: has everything gone? Then move on. */
 static void kill_phase_check(struct mu *u)
 {
-	if (has_processes(u))
+	if (has_processes(u, u->sub))
 		return;
 	switch (u->sub) {
 	case SUB_STOP_SIGTERM:
