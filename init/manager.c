@@ -435,6 +435,11 @@ static void job_begin_start(struct job *j)
 		return job_finish(j, JOB_DONE);
 	if (u->load != UNIT_LOADED)
 		return job_finish(j, JOB_INVALID);
+	if (unit_name_is_template(u->name)) {
+		/* Pulled in by a dependency on the template's own name. */
+		log_warn("%s is a template and cannot be started; name an instance", u->name);
+		return job_finish(j, JOB_INVALID);
+	}
 	if (!unit_type_is_supported(u->u.type)) {
 		log_warn("%s: Pith does not run .%s units", u->name, unit_type_name(u->u.type));
 		return job_finish(j, JOB_UNSUPPORTED);
@@ -653,7 +658,7 @@ int manager_job(struct manager *m, struct mu *u, enum ug_job_type type, job_done
 		err_set(e, 0, "Unit %s is masked.", u->name);
 		return -ESHUTDOWN;
 	}
-	if (unit_name_is_template(u->name)) {
+	if (unit_name_is_template(u->name) && type != UG_JOB_STOP) {
 		err_set(e, 0, "Unit %s is a template: name an instance, like %.*s@NAME%s.", u->name,
 			(int)strcspn(u->name, "@"), u->name, strrchr(u->name, '.'));
 		return -EINVAL;

@@ -635,7 +635,7 @@ static void enter_start_cmd(struct mu *u)
 	switch (s->type) {
 	case SERVICE_EXEC:
 		/* Type=exec is started only once exec succeeded; run() knows. */
-		if (spawn_failed) {
+		if (spawn_failed && !(c->flags & UNIT_EXEC_IGNORE_FAILURE)) {
 			set_state(u, MU_ACTIVATING, SUB_START);
 			enter_signal(u, SUB_STOP_SIGTERM, RES_EXIT_CODE);
 			break;
@@ -673,6 +673,7 @@ int service_start(struct mu *u)
 
 	if (u->sub == SUB_AUTO_RESTART)
 		loop_timer_cancel(u->m->loop, &u->timer);
+	u->result = RES_SUCCESS;	/* an earlier failure says nothing now */
 	r = unit_conditions_check(u);
 	if (r < 0) {
 		/* Not started, and not failed either: the job says so. */
@@ -765,8 +766,8 @@ static void kill_unit(struct mu *u, int sig, bool all)
 	const struct service *s = &u->u.service;
 	bool group = s->kill_mode == KILL_CONTROL_GROUP || (s->kill_mode == KILL_MIXED && all);
 
-	if (s->kill_mode == KILL_NONE && !all)
-		return;
+	if (s->kill_mode == KILL_NONE)
+		return;		/* no process is killed, in any phase */
 	if (u->main_pid > 0 && !u->main_exited) {
 		kill(u->main_pid, sig);
 		if (sig != SIGKILL)
@@ -1174,7 +1175,7 @@ static void on_timeout(struct loop *l, void *arg)
 		enter_signal(u, SUB_STOP_SIGTERM, RES_TIMEOUT);
 		break;
 	case SUB_RELOAD:
-		set_state(u, MU_ACTIVE, SUB_RUNNING);
+		set_state(u, MU_ACTIVE, u->main_pid > 0 && !u->main_exited ? SUB_RUNNING : SUB_EXITED);
 		reload_answer(u, JOB_TIMEOUT);
 		break;
 	case SUB_STOP:
