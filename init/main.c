@@ -82,7 +82,7 @@ static struct {
 	enum power_action pending;
 	struct loop_timer shutdown_timer;
 	int shutting_down;
-} init = { .root = "" };
+} init;	/* zero: in .bss, not in the file */
 
 static const char usage[] =
 	"usage: pith-init [--root DIR] [--cmdline TEXT] [--net]\n"
@@ -538,6 +538,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int r;
 
+	init.root = "";
 	init.pid1 = getpid() == 1;
 	init.start_ms = loop_now_ms();
 	log_init("pith-init", 2);
