@@ -283,6 +283,7 @@ static pid_t run(struct mu *u, const struct unit_exec *c, bool control, bool *sp
 	struct spawn_req r = { 0 };
 	char **argv;
 	struct mu_output *out = NULL;
+	struct spawn_creds creds;
 	int out_pipe, err_pipe[2] = { -1, -1 }, rc;
 	pid_t pid = -ENOMEM;
 
@@ -305,16 +306,18 @@ static pid_t run(struct mu *u, const struct unit_exec *c, bool control, bool *sp
 	r.envp = e.v;
 	r.workdir = s->working_directory;
 	r.workdir_missing_ok = s->working_directory_missing_ok;
-	if (!(c->flags & (UNIT_EXEC_PRIVILEGED | UNIT_EXEC_NO_SETUID | UNIT_EXEC_AMBIENT))) {
-		r.user = s->user;
-		r.group = s->group;
-	}
+	if (!(c->flags & (UNIT_EXEC_PRIVILEGED | UNIT_EXEC_NO_SETUID | UNIT_EXEC_AMBIENT)))
+		spawn_creds(&r, &creds, s->user, s->group);
+	else
+		r.home = "/root";
 	r.umask = s->umask;
 	r.rlimit = s->rlimit;
 	r.rlimit_set = s->rlimit_set;
 	r.stdout_fd = output_open(u, s->std_output, s->std_output_path, out_pipe);
 	r.stderr_fd = s->std_error == OUTPUT_INHERIT ? r.stdout_fd
 						      : output_open(u, s->std_error, s->std_error_path, out_pipe);
+	r.cgroup_fd = u->cgroup ? openat(u->m->cg->slice_fd, u->name,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	r.cgroup_procs_fd = u->m->cg ? cg_unit_procs_open(u->m->cg, u->name) : -1;
 	if (pipe2(err_pipe, O_CLOEXEC) == 0) {
 		r.err_fd = err_pipe[1];
@@ -357,6 +360,8 @@ static pid_t run(struct mu *u, const struct unit_exec *c, bool control, bool *sp
 		close(out_pipe);
 	if (r.cgroup_procs_fd >= 0)
 		close(r.cgroup_procs_fd);
+	if (r.cgroup_fd >= 0)
+		close(r.cgroup_fd);
 	arena_free(&a);
 	return pid;
 }

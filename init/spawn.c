@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/sched.h>
 
 #include "cgroup.h"
 
@@ -84,10 +88,51 @@ static void exec_search(const struct spawn_req *r)
 	fail(r, SPAWN_EXEC, err);
 }
 
-static void child(const struct spawn_req *r)
+void spawn_creds(struct spawn_req *r, struct spawn_creds *c, const char *user, const char *group)
 {
 	struct passwd *pw = NULL;
 	struct group *gr = NULL;
+
+	r->set_creds = false;
+	r->creds_error = 0;
+	r->home = "/root";
+	if (!user && !group)
+		return;
+	r->set_creds = true;
+	r->uid = 0;
+	r->gid = 0;
+	r->groups = c->groups;
+	r->ngroups = 0;
+	if (user) {
+		pw = getpwnam(user);
+		if (!pw) {
+			r->creds_error = SPAWN_USER;
+			return;
+		}
+		r->uid = pw->pw_uid;
+		r->gid = pw->pw_gid;
+		snprintf(c->home, sizeof(c->home), "%s", pw->pw_dir);
+		r->home = c->home;
+	}
+	if (group) {
+		gr = getgrnam(group);
+		if (!gr) {
+			r->creds_error = SPAWN_GROUP;
+			return;
+		}
+		r->gid = gr->gr_gid;
+	}
+	if (pw) {
+		int n = SPAWN_GROUPS_MAX;
+
+		if (getgrouplist(pw->pw_name, r->gid, c->groups, &n) < 0)
+			n = SPAWN_GROUPS_MAX;
+		r->ngroups = n;
+	}
+}
+
+static void child(const struct spawn_req *r, bool in_group)
+{
 	sigset_t none;
 	int sig;
 
@@ -99,7 +144,7 @@ static void child(const struct spawn_req *r)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
-	if (r->cgroup_procs_fd >= 0 && cg_attach_self(r->cgroup_procs_fd) < 0)
+	if (!in_group && r->cgroup_procs_fd >= 0 && cg_attach_self(r->cgroup_procs_fd) < 0)
 		fail(r, SPAWN_CGROUP, errno);
 	if (setsid() < 0)
 		fail(r, SPAWN_SETSID, errno);
@@ -123,46 +168,50 @@ static void child(const struct spawn_req *r)
 		if ((r->rlimit_set & (1u << res)) && setrlimit(res, &r->rlimit[res]) < 0)
 			fail(r, SPAWN_LIMITS, errno);
 	umask(r->umask);
-	if (r->user) {
-		errno = 0;
-		pw = getpwnam(r->user);
-		if (!pw)
-			fail(r, SPAWN_USER, errno ? errno : ESRCH);
-	}
-	if (r->group) {
-		errno = 0;
-		gr = getgrnam(r->group);
-		if (!gr)
-			fail(r, SPAWN_GROUP, errno ? errno : ESRCH);
-	}
+	if (r->creds_error)
+		fail(r, r->creds_error, ESRCH);
 	if (r->workdir) {
-		const char *dir = strcmp(r->workdir, "~") == 0 ? (pw ? pw->pw_dir : "/root") : r->workdir;
+		const char *dir = strcmp(r->workdir, "~") == 0 ? r->home : r->workdir;
 
 		if (chdir(dir) < 0 && !r->workdir_missing_ok)
 			fail(r, SPAWN_CHDIR, errno);
 	} else if (chdir("/") < 0) {
 		fail(r, SPAWN_CHDIR, errno);
 	}
-	if (gr || pw) {
-		gid_t gid = gr ? gr->gr_gid : pw->pw_gid;
-
-		if (pw ? initgroups(pw->pw_name, gid) < 0 : setgroups(0, NULL) < 0)
+	if (r->set_creds) {
+		if (setgroups((size_t)r->ngroups, r->groups) < 0)
 			fail(r, SPAWN_GROUP, errno);
-		if (setresgid(gid, gid, gid) < 0)
+		if (setresgid(r->gid, r->gid, r->gid) < 0)
 			fail(r, SPAWN_GROUP, errno);
+		if (setresuid(r->uid, r->uid, r->uid) < 0)
+			fail(r, SPAWN_USER, errno);
 	}
-	if (pw && setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		fail(r, SPAWN_USER, errno);
 	exec_search(r);
 }
 
 pid_t spawn_start(const struct spawn_req *r)
 {
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (r->cgroup_fd >= 0) {
+		struct clone_args a;
+
+		memset(&a, 0, sizeof(a));
+		a.flags = CLONE_INTO_CGROUP;
+		a.exit_signal = SIGCHLD;
+		a.cgroup = (uint64_t)r->cgroup_fd;
+		pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+		if (pid == 0)
+			child(r, true);	/* only system calls from here: see spawn.h */
+		if (pid > 0)
+			return pid;
+		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EOPNOTSUPP)
+			return -errno;
+	}
+	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		child(r);
+		child(r, false);
 	return pid;
 }

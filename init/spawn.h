@@ -45,14 +45,23 @@ struct spawn_req {
 	const char *path;		/* as written: absolute, or a name to search for */
 	char *const *argv;
 	char *const *envp;
-	const char *workdir;		/* NULL: "/"; "~": the user's home */
+	const char *workdir;		/* NULL: "/"; "~": home */
 	bool workdir_missing_ok;
-	const char *user, *group;	/* NULL: stay root */
+	/* Credentials, looked up by the parent (spawn_creds()): the child
+	 * only makes system calls. */
+	bool set_creds;			/* false: stay root */
+	int creds_error;		/* the lookup failed: 216 GROUP or 217 USER */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;		/* supplementary groups */
+	int ngroups;
+	const char *home;		/* for "~" */
 	mode_t umask;
 	const struct rlimit *rlimit;	/* RLIM_NLIMITS entries, those in rlimit_set */
 	uint32_t rlimit_set;
 	int stdout_fd, stderr_fd;	/* -1: /dev/null; stdin is always /dev/null */
-	int cgroup_procs_fd;		/* -1: stay in PID 1's group */
+	int cgroup_fd;			/* the unit's group directory, for clone3(); -1: none */
+	int cgroup_procs_fd;		/* its cgroup.procs, where clone3() cannot be used */
 	int err_fd;			/* write end of a close-on-exec pipe */
 };
 
@@ -62,7 +71,31 @@ struct spawn_error {
 	int err;			/* errno */
 };
 
-/* Fork and start the child. Returns its pid, or -errno if fork failed. */
+/* Most supplementary groups passed on. */
+#define SPAWN_GROUPS_MAX 64
+
+/* Storage for what spawn_creds() looks up. */
+struct spawn_creds {
+	gid_t groups[SPAWN_GROUPS_MAX];
+	char home[256];
+};
+
+/*
+ * Fill r's credentials for User= user and Group= group (either may be
+ * NULL) from the password and group files: uid, gid, supplementary groups
+ * (the user's, as initgroups() would set them) and home. A name that does
+ * not resolve sets r->creds_error, so the child fails at that step.
+ */
+void spawn_creds(struct spawn_req *r, struct spawn_creds *c, const char *user, const char *group);
+
+/*
+ * Start the child. With a cgroup directory it is created in that group
+ * directly (clone3 with CLONE_INTO_CGROUP): moving a running process
+ * between groups waits for an RCU grace period, several milliseconds that
+ * every restart would pay. Without clone3 (an older kernel) it forks and
+ * the child moves itself through cgroup.procs. Returns the child's pid, or
+ * -errno if it could not be created.
+ */
 pid_t spawn_start(const struct spawn_req *r);
 
 #endif
