@@ -245,10 +245,21 @@ void service_cgroup_event(struct mu *u, bool memory);
 /* Forget runtime state when the unit is dropped. */
 void service_release(struct mu *u);
 
+/* service_exec.c: start command c of service u, as the main process or a
+ * control one. Returns the pid, or -errno; *spawn_failed (may be NULL)
+ * says the child did not get as far as exec. */
+pid_t service_exec_run(struct mu *u, const struct unit_exec *c, bool control, bool *spawn_failed);
+
 /* ConditionPathExists= and AssertPathExists=: 0 when they hold,
  * -ECANCELED for a condition (skip the unit), -EINVAL for an assertion
  * (fail the job). */
 int unit_conditions_check(struct mu *u);
+
+/* The graph's word for an active state. */
+enum ug_active manager_ug_active(enum mu_active a);
+
+/* install.c: mkdir -p; 0 or -errno. */
+int manager_mkdir_p(const char *path);
 
 /* Called by service.c on every state change. */
 void manager_unit_changed(struct mu *u, enum mu_active old);
