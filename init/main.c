@@ -82,6 +82,7 @@ static struct {
 	enum power_action pending;
 	struct loop_timer shutdown_timer;
 	int shutting_down;
+	char boot_id[40];
 } init;	/* zero: in .bss, not in the file */
 
 static const char usage[] =
@@ -100,33 +101,10 @@ static void config_warn(void *arg, const char *origin, unsigned line, const char
 		log_warn("config: %s: %s", origin, msg);
 }
 
-/* Read a whole small file into b; -EFBIG past max. */
-static int read_text(const char *path, size_t max, struct buf *b)
-{
-	char chunk[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
-		if (b->len + (size_t)n > max) {
-			r = -EFBIG;
-			break;
-		}
-		if ((r = buf_append(b, chunk, (size_t)n)) < 0)
-			break;
-	}
-	if (n < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static void config_from_file(const char *path, const char *origin)
 {
 	struct buf b = BUF_INIT;
-	int r = read_text(path, CONFIG_TEXT_MAX, &b);
+	int r = unit_file_read(path, CONFIG_TEXT_MAX, &b);
 
 	if (r == 0) {
 		config_apply_ini(&init.cfg, b.data ? b.data : "", b.len, origin, config_warn, NULL);
@@ -151,7 +129,7 @@ static void config_read(void)
 	config_from_file(path, "fw_cfg opt/pith/config");
 	if (init.pid1) {
 		struct buf b = BUF_INIT;
-		int r = read_text("/proc/cmdline", CONFIG_CMDLINE_MAX, &b);
+		int r = unit_file_read("/proc/cmdline", CONFIG_CMDLINE_MAX, &b);
 
 		if (r == 0)
 			config_apply_cmdline(&init.cfg, b.data ? b.data : "", config_warn, NULL);
@@ -408,9 +386,22 @@ static void first_line(const char *path, char *out, size_t len)
 	struct buf b = BUF_INIT;
 
 	out[0] = 0;
-	if (read_text(path, 4096, &b) == 0 && b.data)
+	if (unit_file_read(path, 4096, &b) == 0 && b.data)
 		snprintf(out, len, "%.*s", (int)strcspn(b.data, "\n"), b.data);
 	buf_free(&b);
+}
+
+/* The kernel's boot id, read once: 32 hex digits without dashes, as
+ * systemd writes ids (%b, and the journal's boot id). */
+static void boot_id_read(void)
+{
+	char *w = init.boot_id;
+
+	first_line("/proc/sys/kernel/random/boot_id", init.boot_id, sizeof init.boot_id);
+	for (const char *r = init.boot_id; *r; r++)
+		if (*r != '-')
+			*w++ = *r;
+	*w = 0;
 }
 
 static void journal_setup(void)
@@ -425,16 +416,10 @@ static void journal_setup(void)
 		return;
 	}
 	init.journal_ok = 1;
-	{
-		/* The first 64 bits of the kernel's boot id name this boot. */
-		char id[64];
-
-		first_line("/proc/sys/kernel/random/boot_id", id, sizeof id);
-		for (const char *p = id; *p && init.journal.boot_id >> 60 == 0; p++)
-			if (strchr("0123456789abcdef", *p))
-				init.journal.boot_id = init.journal.boot_id << 4 |
-						       (uint64_t)(strchr("0123456789abcdef", *p) - "0123456789abcdef");
-	}
+	/* The first 64 bits of the kernel's boot id name this boot. */
+	for (const char *p = init.boot_id; *p && init.journal.boot_id >> 60 == 0; p++)
+		init.journal.boot_id = init.journal.boot_id << 4 |
+				       (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
 	log_set_hook(log_to_journal, NULL);
 	/* Persistent only where /var/log/journal exists: a data partition. */
 	snprintf(dir, sizeof dir, "%s/var/log/journal", init.root);
@@ -488,7 +473,7 @@ static void cgroup_setup(void)
 
 static void manager_setup(void)
 {
-	static char machine_id[64], boot_id[64], release[128];
+	static char machine_id[64], release[128];
 	static const char *const sub[] = { "etc/pith/units", "run/pith/units", "usr/lib/pith/units" };
 	struct manager_config c = { 0 };
 	struct utsname un;
@@ -500,16 +485,11 @@ static void manager_setup(void)
 	init.dirv[3] = NULL;
 	snprintf(init.run_dir, sizeof init.run_dir, "%s/run/pith", init.root);
 	first_line("/etc/machine-id", machine_id, sizeof machine_id);
-	first_line("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id);
-	/* %b and %m are 32 hex digits, as systemd writes ids. */
-	for (char *r = boot_id, *w = boot_id;; r++)
-		if (*r != '-' && !(*w++ = *r))
-			break;
 	if (uname(&un) == 0)
 		snprintf(release, sizeof release, "%s", un.release);
 	init.spec.hostname = init.cfg.name;
 	init.spec.machine_id = machine_id;
-	init.spec.boot_id = boot_id;
+	init.spec.boot_id = init.boot_id;
 	init.spec.kernel_release = release;
 	init.spec.arch = "x86-64";
 	init.spec.os_id = "pith";
@@ -591,6 +571,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_err("unable to watch signals: %s", strerror(-r));
 	power_watch(&init.loop, init.root, on_power_key, NULL);
+	boot_id_read();
 	journal_setup();
 	cgroup_setup();
 	manager_setup();

@@ -363,7 +363,6 @@ int unit_conditions_check(struct mu *u)
 
 int service_start(struct mu *u)
 {
-	const struct service *s = &u->u.service;
 	int r;
 
 	if (u->sub == SUB_AUTO_RESTART)
@@ -392,7 +391,6 @@ int service_start(struct mu *u)
 	u->main_code = u->main_status = 0;
 	invocation_new(u);
 	cgroup_prepare(u);
-	(void)s;
 	enter_start_pre(u, 0);
 	return 0;
 }
@@ -732,7 +730,6 @@ static void reload_answer(struct mu *u, enum job_result r)
 /* The next command of the running control process's list, or what follows it. */
 static void control_done(struct mu *u, bool ok)
 {
-	enum service_exec_kind k = u->control_kind;
 	size_t next = u->control_index + 1;
 	bool failed;
 
@@ -786,7 +783,6 @@ static void control_done(struct mu *u, bool ok)
 			return;
 		return enter_signal(u, SUB_FINAL_SIGTERM, RES_SUCCESS);
 	default:
-		(void)k;
 		kill_phase_check(u);
 		return;
 	}

@@ -272,7 +272,6 @@ pid_t service_exec_run(struct mu *u, const struct unit_exec *c, bool control, bo
 						      : output_open(u, s->std_error, s->std_error_path, out_pipe);
 	r.cgroup_fd = u->cgroup ? openat(u->m->cg->slice_fd, u->name,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	r.cgroup_procs_fd = u->m->cg ? cg_unit_procs_open(u->m->cg, u->name) : -1;
 	if (pipe2(err_pipe, O_CLOEXEC) == 0) {
 		r.err_fd = err_pipe[1];
 		pid = spawn_start(&r);
@@ -312,8 +311,6 @@ pid_t service_exec_run(struct mu *u, const struct unit_exec *c, bool control, bo
 		close(r.stderr_fd);
 	if (out_pipe >= 0)
 		close(out_pipe);
-	if (r.cgroup_procs_fd >= 0)
-		close(r.cgroup_procs_fd);
 	if (r.cgroup_fd >= 0)
 		close(r.cgroup_fd);
 	arena_free(&a);

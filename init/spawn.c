@@ -131,7 +131,7 @@ void spawn_creds(struct spawn_req *r, struct spawn_creds *c, const char *user, c
 	}
 }
 
-static void child(const struct spawn_req *r, bool in_group)
+static void child(const struct spawn_req *r, int procs_fd)
 {
 	sigset_t none;
 	int sig;
@@ -144,7 +144,7 @@ static void child(const struct spawn_req *r, bool in_group)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
-	if (!in_group && r->cgroup_procs_fd >= 0 && cg_attach_self(r->cgroup_procs_fd) < 0)
+	if (procs_fd >= 0 && cg_attach_self(procs_fd) < 0)
 		fail(r, SPAWN_CGROUP, errno);
 	if (setsid() < 0)
 		fail(r, SPAWN_SETSID, errno);
@@ -191,6 +191,7 @@ static void child(const struct spawn_req *r, bool in_group)
 
 pid_t spawn_start(const struct spawn_req *r)
 {
+	int procs_fd;
 	pid_t pid;
 
 	if (r->cgroup_fd >= 0) {
@@ -202,16 +203,22 @@ pid_t spawn_start(const struct spawn_req *r)
 		a.cgroup = (uint64_t)r->cgroup_fd;
 		pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 		if (pid == 0)
-			child(r, true);	/* only system calls from here: see spawn.h */
+			child(r, -1);	/* only system calls from here: see spawn.h */
 		if (pid > 0)
 			return pid;
 		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EOPNOTSUPP)
 			return -errno;
 	}
-	pid = fork();
-	if (pid < 0)
+	/* The fallback: the child moves itself through cgroup.procs. */
+	procs_fd = r->cgroup_fd >= 0 ? openat(r->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC) : -1;
+	if (r->cgroup_fd >= 0 && procs_fd < 0)
 		return -errno;
+	pid = fork();
 	if (pid == 0)
-		child(r, false);
+		child(r, procs_fd);
+	if (pid < 0)
+		pid = -errno;
+	if (procs_fd >= 0)
+		close(procs_fd);
 	return pid;
 }

@@ -60,8 +60,7 @@ struct spawn_req {
 	const struct rlimit *rlimit;	/* RLIM_NLIMITS entries, those in rlimit_set */
 	uint32_t rlimit_set;
 	int stdout_fd, stderr_fd;	/* -1: /dev/null; stdin is always /dev/null */
-	int cgroup_fd;			/* the unit's group directory, for clone3(); -1: none */
-	int cgroup_procs_fd;		/* its cgroup.procs, where clone3() cannot be used */
+	int cgroup_fd;			/* the unit's group directory; -1: stay in PID 1's */
 	int err_fd;			/* write end of a close-on-exec pipe */
 };
 
