@@ -14,13 +14,15 @@ HOSTCC  := cc
 # with their own flags.
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  := -std=gnu11 -Os -D_GNU_SOURCE $(WARN) -ffunction-sections -fdata-sections \
-           -fno-strict-aliasing -MMD -MP -Ilib -idirafter $(B)/deps/kernel-headers
+           -fno-strict-aliasing -MMD -MP -Ilib -I$(B)/deps/bearssl/include \
+           -idirafter $(B)/deps/kernel-headers
 LDFLAGS := -static -Wl,--gc-sections -s
 
 LWIP_CFLAGS := -Iinit/lwip -I$(B)/deps/lwip/include
 LWIP_LIB    := $(B)/deps/lwip/lib/liblwip.a
 CJSON_CFLAGS := -I$(B)/deps/cjson/include
 CJSON_LIB    := $(B)/deps/cjson/lib/libcjson.a
+BEARSSL_LIB    := $(B)/deps/bearssl/lib/libbearssl.a
 
 LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard lib/*.c))
 INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard init/*.c))
@@ -70,7 +72,7 @@ $(B)/bin/pith-init: $(INIT_OBJ) $(B)/lib/libpith.a $(DEPS)
 $(B)/bin/pith: $(CLI_OBJ) $(B)/lib/libpith.a $(DEPS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/lib/libpith.a $(CJSON_LIB)
+	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/lib/libpith.a $(CJSON_LIB) $(BEARSSL_LIB)
 
 -include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
 
@@ -90,11 +92,13 @@ run: image
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_SRC   := $(wildcard lib/*.c) init/config.c $(wildcard init/journal*.c init/cgroup.c)
 UNIT_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
-              -fsanitize=address,undefined -fno-omit-frame-pointer -Ilib -Iinit
+              -fsanitize=address,undefined -fno-omit-frame-pointer -Ilib -Iinit \
+              -I$(B)/deps/bearssl/include
+BEARSSL_HOST_LIB := $(B)/deps/bearssl/host/libbearssl.a
 
 $(B)/test/unit/%: tests/unit/%.c $(UNIT_SRC) $(wildcard lib/*.h init/*.h) | $(DEPS)
 	@mkdir -p $(@D)
-	@$(HOSTCC) $(UNIT_FLAGS) -o $@ $< $(UNIT_SRC) -lcmocka
+	@$(HOSTCC) $(UNIT_FLAGS) -o $@ $< $(UNIT_SRC) $(BEARSSL_HOST_LIB) -lcmocka
 
 # The CLI's tests link the CLI but main.c, and cJSON from its source.
 CLI_TEST_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c)) $(B)/deps/src/cjson/tree/cJSON.c

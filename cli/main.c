@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "gen.h"
 #include "journalctl.h"
 #include "log.h"
 #include "systemctl.h"
@@ -20,6 +21,7 @@ static const char usage[] =
 	"  systemctl  control a node's units (pith systemctl --help)\n"
 	"  journalctl read a node's journal (pith journalctl --help)\n"
 	"  check      check unit files offline (pith check --help)\n"
+	"  gen        make the cluster's CA, certificates and tokens (pith gen --help)\n"
 	"  version    print the version\n"
 	"  help       print this text\n"
 	"\n"
@@ -51,6 +53,8 @@ int main(int argc, char **argv)
 		return cmd_journalctl(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "gen"))
+		return cmd_gen(argc - 1, argv + 1);
 	fputs(usage, stderr);
 	die(EXIT_USAGE, "unknown command %s", argv[1]);
 }

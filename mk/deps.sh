@@ -152,6 +152,18 @@ if [ ! -f "$bearssl_out/.stamp-$bearssl_ver" ]; then
 	cp -r "$src/inc" "$bearssl_out/include"
 	touch "$bearssl_out/.stamp-$bearssl_ver"
 fi
+# The host's own build, for the unit tests and the fuzzers (glibc, clang's
+# sanitizers link against it); the programs never use it.
+if [ ! -f "$bearssl_out/.stamp-host-$bearssl_ver" ]; then
+	say "building BearSSL $bearssl_ver for the host's tests"
+	src=$deps/src/bearssl/tree
+	make -C "$src" -s BUILD=build-host CC=cc LD=cc LDDLL=cc \
+		CFLAGS="-W -Wall -O2 -fPIC" lib >"$deps/bearssl-host-build.log" 2>&1 ||
+		{ tail -30 "$deps/bearssl-host-build.log" >&2; die "BearSSL host build failed"; }
+	mkdir -p "$bearssl_out/host"
+	cp "$src/build-host/libbearssl.a" "$bearssl_out/host/"
+	touch "$bearssl_out/.stamp-host-$bearssl_ver"
+fi
 
 # --- busybox, for the boot tier's test initramfs only ---------------------------
 # The image has no shell; the units the boot tests run need one and a few

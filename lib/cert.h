@@ -1,0 +1,79 @@
+/*
+ * Making the cluster's credentials: P-256 keys and X.509 v3 certificates
+ * signed with ECDSA-SHA256, written as PEM. `pith gen` uses it; BearSSL
+ * reads and checks certificates but has no way to write one, so the DER is
+ * built here (lib/der.c).
+ *
+ * Every certificate made here has a random 128-bit serial, a subject of CN
+ * and optionally O, basicConstraints and keyUsage marked critical,
+ * extKeyUsage, subjectKeyIdentifier (the leftmost 160 bits of SHA-256 of
+ * the public key, RFC 7093 method 1) and, when signed by a CA,
+ * authorityKeyIdentifier copied from the CA's own subjectKeyIdentifier.
+ */
+#ifndef PITH_CERT_H
+#define PITH_CERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bearssl.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* Subject alternative names in one certificate, of each kind. */
+#define CERT_SAN_MAX 16
+
+/* A new P-256 key pair. The private scalar lives in sk_buf. */
+struct cert_key {
+	br_ec_private_key sk;
+	br_ec_public_key pk;
+	unsigned char sk_buf[BR_EC_KBUF_PRIV_MAX_SIZE];
+	unsigned char pk_buf[BR_EC_KBUF_PUB_MAX_SIZE];
+};
+
+struct cert_request {
+	const char *cn;			/* subject CN, required */
+	const char *org;		/* subject O, or NULL */
+	bool ca;			/* a CA: may sign certificates */
+	bool server_auth;		/* extKeyUsage serverAuth */
+	bool client_auth;		/* extKeyUsage clientAuth */
+	const char *dns[CERT_SAN_MAX];	/* dNSName entries */
+	size_t ndns;
+	const char *ips[CERT_SAN_MAX];	/* iPAddress entries, as text (IPv4 or IPv6) */
+	size_t nips;
+	int64_t not_before;		/* seconds since the epoch */
+	int64_t not_after;
+};
+
+/* Generate a P-256 key from the system's random source. 0 or -EIO. */
+int cert_key_generate(struct cert_key *k);
+
+/* Fill k's public half from a private EC key (from a file). 0 or -EINVAL. */
+int cert_key_from_private(struct cert_key *k, const br_ec_private_key *sk);
+
+/* Append the private key as PEM ("EC PRIVATE KEY", SEC 1). 0 or -ENOMEM. */
+int cert_key_pem(struct buf *out, const struct cert_key *k);
+
+/*
+ * Append to out, as PEM, a certificate for req with k's public key, signed
+ * by issuer_key with issuer_cert (DER) as the issuer, or self-signed when
+ * issuer_cert is NULL (then issuer_key is k). 0; -EINVAL with a message for
+ * a bad request (an address that does not parse, an empty CN, a name over
+ * 64 bytes, an issuer certificate that cannot be read); -ENOMEM; -EIO when
+ * no random bytes could be had.
+ */
+int cert_make(struct buf *out, const struct cert_request *req, const struct cert_key *k,
+	      const br_x509_certificate *issuer_cert, const struct cert_key *issuer_key,
+	      struct err *e);
+
+/*
+ * Find the extension with this OID (its DER contents, without tag and
+ * length) in a certificate; *value gets the extension's OCTET STRING
+ * contents. 0, -ENOENT, or -EINVAL for a certificate that is not DER.
+ */
+int cert_ext_find(const void *cert, size_t len, const unsigned char *oid, size_t oid_len,
+		  const unsigned char **value, size_t *value_len);
+
+#endif

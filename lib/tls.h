@@ -1,0 +1,153 @@
+/*
+ * TLS over BearSSL: credentials read from PEM files, the one server profile
+ * and the one client profile Pith speaks, and words for BearSSL's errors.
+ *
+ * The profile, on both sides: TLS 1.2 only, ECDHE key exchange, AEAD
+ * suites only (AES-GCM and ChaCha20-Poly1305), no renegotiation, no
+ * session resumption (a resumed session would skip the client
+ * certificate, and the server keeps no state between connections).
+ *
+ * BearSSL does no I/O: the caller owns the engine and moves bytes with its
+ * buf/ack function pairs. Nothing here does I/O either, except the _load
+ * functions, which read one file. Credentials are allocated once at start
+ * and freed with their *_free(); the engines are inside caller-owned
+ * structs and allocate nothing.
+ *
+ * Errors: 0 or -errno, with a message in the caller's struct err.
+ */
+#ifndef PITH_TLS_H
+#define PITH_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <bearssl.h>
+
+#include "log.h"
+
+/* Largest PEM file read: a chain of a few certificates, or one key. */
+#define TLS_PEM_FILE_MAX (256 * 1024)
+/* Certificates in a chain file, and CA certificates in an anchors file. */
+#define TLS_CHAIN_MAX 8
+#define TLS_ANCHORS_MAX 16
+/* Longest subject name element kept from a peer certificate (CN, O);
+ * RFC 5280's upper bound for both is 64 characters. */
+#define TLS_NAME_MAX 64
+/* Largest end-entity certificate the client keeps to check the address
+ * it connected to against the certificate's iPAddress names. */
+#define TLS_EE_CERT_MAX 8192
+
+/* A certificate chain, end-entity first, as DER. */
+struct tls_chain {
+	br_x509_certificate certs[TLS_CHAIN_MAX];
+	size_t n;
+};
+
+/* A private key: EC (any curve BearSSL knows) or RSA. */
+struct tls_key {
+	int type;		/* BR_KEYTYPE_EC or BR_KEYTYPE_RSA */
+	br_ec_private_key ec;
+	br_rsa_private_key rsa;
+	unsigned char *mem;	/* the key's bytes, which ec or rsa point into */
+};
+
+/* CA certificates a peer's chain must end at. */
+struct tls_anchors {
+	br_x509_trust_anchor ta[TLS_ANCHORS_MAX];
+	size_t n;
+};
+
+/*
+ * Read the PEM file at path: every "CERTIFICATE" object (a chain), the
+ * first private key ("EC PRIVATE KEY", "RSA PRIVATE KEY" or an unencrypted
+ * PKCS#8 "PRIVATE KEY"), or every CA certificate. -ENOENT/-EACCES/...
+ * when the file cannot be read, -EINVAL when it holds nothing usable,
+ * -E2BIG past the limits above; e says which file and why.
+ */
+int tls_chain_load(struct tls_chain *c, const char *path, struct err *e);
+int tls_key_load(struct tls_key *k, const char *path, struct err *e);
+int tls_anchors_load(struct tls_anchors *a, const char *path, struct err *e);
+
+/* The same from PEM text in memory (len bytes); what = a name for messages. */
+int tls_chain_parse(struct tls_chain *c, const char *pem, size_t len, const char *what,
+		    struct err *e);
+int tls_key_parse(struct tls_key *k, const char *pem, size_t len, const char *what,
+		  struct err *e);
+int tls_anchors_parse(struct tls_anchors *a, const char *pem, size_t len, const char *what,
+		      struct err *e);
+
+void tls_chain_free(struct tls_chain *c);
+void tls_key_free(struct tls_key *k);
+void tls_anchors_free(struct tls_anchors *a);
+
+/*
+ * Who a peer's certificate says it is. A validator wraps BearSSL's minimal
+ * X.509 engine: it validates the chain against the anchors as that engine
+ * does, and also keeps the end-entity's subject CN and O, and (client side)
+ * checks an IP address against the certificate's iPAddress names, which
+ * BearSSL does not read.
+ */
+struct tls_peer {
+	const br_x509_class *vtable;	/* first: BearSSL calls through it */
+	br_x509_minimal_context x;
+	br_name_element names[2];
+	char cn[TLS_NAME_MAX + 1];
+	char org[TLS_NAME_MAX + 1];
+	bool verified;		/* the last chain ended at an anchor */
+	unsigned err;		/* the last chain's BR_ERR_X509_* (0: none) */
+	/* Client side, connecting to an IP address: the address to find. */
+	unsigned char ip[16];
+	size_t ip_len;		/* 4, 16, or 0 when the peer was named by DNS */
+	unsigned ncerts;	/* certificates seen in the chain */
+	size_t ee_len;
+	bool ee_too_big;
+	unsigned char ee[TLS_EE_CERT_MAX];
+};
+
+/* The server side of one connection. */
+struct tls_server {
+	br_ssl_server_context sc;
+	struct tls_peer peer;	/* the client's certificate, when it sent one */
+	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+/*
+ * Ready s for a new connection, answering with chain and key. With
+ * client_cas (not NULL, n > 0) a certificate is requested from the client
+ * and validated against them; a client that sends none is still accepted,
+ * and s->peer.verified says whether one was validated. 0, or -EINVAL for a
+ * key type the profile cannot use.
+ */
+int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const struct tls_key *key,
+		    const struct tls_anchors *client_cas);
+
+/* The client side of one connection. */
+struct tls_client {
+	br_ssl_client_context cc;
+	struct tls_peer peer;	/* the server's certificate */
+	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+/*
+ * Ready c to connect to host (a DNS name, checked against the server
+ * certificate's DNS names and sent as SNI; or an IPv4/IPv6 literal,
+ * checked against its iPAddress names), trusting anchors. chain and key
+ * (both NULL, or both set) are the client's own certificate. 0, or -EINVAL
+ * with a message.
+ */
+int tls_client_init(struct tls_client *c, const char *host, const struct tls_anchors *anchors,
+		    const struct tls_chain *chain, const struct tls_key *key, struct err *e);
+
+/* A short English phrase for a BearSSL error code (engine or X.509). */
+const char *tls_strerror(int err);
+
+/* The suite's IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), "" if unknown. */
+const char *tls_suite_name(unsigned suite);
+
+/*
+ * Compare n bytes in time that depends only on n: 0 when they are equal,
+ * nonzero otherwise. Use it for secrets (tokens, digests), never memcmp.
+ */
+int tls_ct_compare(const void *a, const void *b, size_t n);
+
+#endif
