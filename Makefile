@@ -27,7 +27,9 @@ BEARSSL_LIB    := $(B)/deps/bearssl/lib/libbearssl.a
 LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard lib/*.c))
 INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard init/*.c))
 CLI_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard cli/*.c))
-PROGS    := $(B)/bin/pith-init $(B)/bin/pith
+# Each directory under services/ is one program, build/bin/pith-<dir>.
+SERVICES := $(notdir $(wildcard services/*))
+PROGS    := $(B)/bin/pith-init $(B)/bin/pith $(SERVICES:%=$(B)/bin/pith-%)
 
 .PHONY: all deps kernel image run check test bench fuzz clean help
 
@@ -74,7 +76,16 @@ $(B)/bin/pith: $(CLI_OBJ) $(B)/lib/libpith.a $(DEPS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/lib/libpith.a $(CJSON_LIB) $(BEARSSL_LIB)
 
--include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d)
+define service_rule
+$(B)/bin/pith-$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c)) $(B)/lib/libpith.a $(DEPS)
+	@mkdir -p $$(@D)
+	@echo "  LD      $$@"
+	@$(CC) $(LDFLAGS) -o $$@ $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c)) \
+		$(B)/lib/libpith.a $(BEARSSL_LIB)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+-include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/obj/*/*/*/*.d)
 
 # --- kernel and image ---------------------------------------------------------
 

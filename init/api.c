@@ -257,6 +257,16 @@ static void route(struct conn *c)
 			return api_respond_error(c, 405, "Use GET.");
 		return journal_query(c);
 	}
+	if (!strcmp(path, "/v1/metrics")) {
+		if (strcmp(method, "GET"))
+			return api_respond_error(c, 405, "Use GET.");
+		return api_metrics(c);
+	}
+	if (!strcmp(path, "/v1/machine/reboot") || !strcmp(path, "/v1/machine/poweroff")) {
+		if (strcmp(method, "POST"))
+			return api_respond_error(c, 405, "Use POST.");
+		return api_machine_power(c, path + 12);
+	}
 	if (strncmp(path, "/v1/units/", 10))
 		return api_respond_error(c, 404, "No such route: %s", path);
 	p = path + 10;
@@ -501,4 +511,10 @@ struct api *api_start(struct loop *l, struct manager *m, struct journal *j, cons
 fail:
 	free(a);
 	return NULL;
+}
+
+void api_set_power(struct api *a, api_power_fn *fn, void *arg)
+{
+	a->power = fn;
+	a->power_arg = arg;
 }

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "loop.h"
 #include "manager.h"
+#include "power.h"
 
 /* Connections at once; more wait in the listen queue. */
 #define API_CONN_MAX 64
@@ -25,5 +26,10 @@ struct api;
 /* Listen on path (replacing a stale socket). NULL with *r = -errno. */
 struct api *api_start(struct loop *l, struct manager *m, struct journal *j, const char *path,
 		      int *r);
+
+/* What POST /v1/machine/reboot and /poweroff call, shortly after they
+ * have answered 202. Without it they answer 503. */
+typedef void api_power_fn(void *arg, enum power_action a);
+void api_set_power(struct api *a, api_power_fn *fn, void *arg);
 
 #endif

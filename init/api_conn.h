@@ -43,6 +43,11 @@ struct api {
 	unsigned nconns;
 	struct loop_timer pump;
 	bool pump_armed;
+	api_power_fn *power;
+	void *power_arg;
+	enum power_action power_action;
+	struct loop_timer power_timer;
+	bool power_armed;
 };
 
 /* Queue a response on c: status, Content-Type and body (may be NULL). */
@@ -67,5 +72,9 @@ void api_unit_file_get(struct conn *c, struct mu *u);
 void api_unit_file_put(struct conn *c, const char *name);
 void api_unit_file_remove(struct conn *c, const char *name);
 void api_unit_files_list(struct conn *c);
+
+/* The machine routes (api_machine.c). */
+void api_metrics(struct conn *c);
+void api_machine_power(struct conn *c, const char *what);
 
 #endif

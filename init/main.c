@@ -503,14 +503,25 @@ static void manager_setup(void)
 	manager_init(&init.manager, &c);
 }
 
+static void api_power(void *arg, enum power_action a)
+{
+	(void)arg;
+	shutdown_now(a, a == POWER_REBOOT ? "reboot requested over the API" :
+					    "power-off requested over the API");
+}
+
 static void api_setup(void)
 {
 	char path[PATH_MAX + 16];
+	struct api *a;
 	int r;
 
 	snprintf(path, sizeof path, "%s/init.sock", init.run_dir);
-	if (!api_start(&init.loop, &init.manager, init.journal_ok ? &init.journal : NULL, path, &r))
+	a = api_start(&init.loop, &init.manager, init.journal_ok ? &init.journal : NULL, path, &r);
+	if (!a)
 		log_err("api: unable to listen on %s: %s", path, strerror(-r));
+	else
+		api_set_power(a, api_power, NULL);
 }
 
 int main(int argc, char **argv)

@@ -200,6 +200,13 @@ void json_uint(struct json *j, uint64_t v)
 		j->err = buf_printf(j->b, "%" PRIu64, v);
 }
 
+void json_hundredths(struct json *j, uint64_t v)
+{
+	value_begin(j);
+	if (!j->err)
+		j->err = buf_printf(j->b, "%" PRIu64 ".%02u", v / 100, (unsigned)(v % 100));
+}
+
 void json_bool(struct json *j, bool v)
 {
 	value_begin(j);

@@ -45,6 +45,8 @@ void json_str(struct json *j, const char *s);	/* NULL writes null */
 void json_strn(struct json *j, const char *s, size_t n);
 void json_int(struct json *j, int64_t v);
 void json_uint(struct json *j, uint64_t v);
+/* v / 100 with two decimals: 153 writes 1.53 (load averages). */
+void json_hundredths(struct json *j, uint64_t v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 

@@ -686,8 +686,16 @@ const char *tls_strerror(int err)
 		{ BR_ERR_X509_NOT_TRUSTED, "the certificate is not signed by a trusted CA" },
 	};
 
-	if (err >= BR_ERR_SEND_FATAL_ALERT)
-		return "we sent a fatal alert";
+	if (err >= BR_ERR_SEND_FATAL_ALERT) {
+		switch (err - BR_ERR_SEND_FATAL_ALERT) {
+		case 40: return "no protocol version or cipher suite in common (we sent: handshake failure)";
+		case 42: return "the peer's certificate was refused (we sent: bad certificate)";
+		case 48: return "the peer's certificate is not from a trusted CA (we sent: unknown CA)";
+		case 50: return "a malformed message (we sent: decode error)";
+		case 70: return "the peer offers no TLS version we accept (we sent: protocol version)";
+		default: return "we sent a fatal alert";
+		}
+	}
 	if (err >= BR_ERR_RECV_FATAL_ALERT) {
 		switch (err - BR_ERR_RECV_FATAL_ALERT) {
 		case 40: return "the peer refused the handshake (alert: handshake failure)";

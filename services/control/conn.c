@@ -1,0 +1,552 @@
+/*
+ * Connections: the TLS engine between the socket and the plaintext
+ * buffers, the HTTP framing of requests and answers, the limits and the
+ * timeouts. What a request means is route.c's business.
+ */
+#include "control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+
+static void conn_pump(struct conn *c);
+static void process_input(struct conn *c);
+
+static void sweep(struct loop *l, void *arg);
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* --- listening ---------------------------------------------------------- */
+
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], a, sizeof(a));
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(out, len, strchr(a, ':') ? "[%s]:%u" : "%s:%u", a, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(out, len, "%s:%u", a, ntohs(s4->sin_port));
+	}
+}
+
+/* The same client address (the port aside)? */
+static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
+	return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+}
+
+static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
+		conn_close(c);
+		return;
+	}
+	conn_pump(c);
+}
+
+static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage *ss)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	unsigned same = 0;
+	int one = 1;
+
+	if (c) {
+		c->tls = malloc(sizeof(*c->tls));
+		c->p = malloc(sizeof(*c->p));
+	}
+	if (!c || !c->tls || !c->p ||
+	    tls_server_init(c->tls, &ctl->chain, &ctl->key, ctl->cas.n ? &ctl->cas : NULL) < 0) {
+		if (c) {
+			free(c->tls);
+			free(c->p);
+		}
+		free(c);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->addr = *ss;
+	addr_text(ss, c->peer, sizeof(c->peer));
+	http_parser_init(c->p, HTTP_REQUEST);
+	c->p->body_max = CONTROL_BODY_MAX;
+	c->accepted_ms = c->active_ms = loop_now_ms();
+	for (struct conn *o = ctl->conns; o; o = o->next)
+		if (same_client(&o->addr, ss))
+			same++;
+	c->over_limit = same >= ctl->conn_per_client_max;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->events = EPOLLIN;
+	if (loop_io_add(ctl->loop, &c->io, fd, c->events, conn_event, c) < 0) {
+		free(c->tls);
+		free(c->p);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->next = ctl->conns;
+	if (ctl->conns)
+		ctl->conns->prev = c;
+	ctl->conns = c;
+	ctl->nconns++;
+	stats_conn(1);
+}
+
+static void accept_ready(struct loop *l, int lfd, uint32_t events, void *arg)
+{
+	struct control *ctl = arg;
+
+	for (int k = 0; k < 64; k++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept: %s; pausing for a second", strerror(errno));
+				loop_io_mod(ctl->loop, &ctl->listen_io, 0);
+				ctl->listen_paused = true;
+			}
+			return;
+		}
+		if (ctl->nconns >= ctl->conn_max) {
+			close(fd);
+			continue;
+		}
+		conn_new(ctl, fd, &ss);
+	}
+}
+
+int control_listen(struct control *ctl, const char *addr, unsigned port)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr *sa;
+	socklen_t sl;
+	int fd, one = 1, r;
+
+	if (inet_pton(AF_INET6, addr, &s6.sin6_addr) == 1) {
+		sa = (struct sockaddr *)&s6;
+		sl = sizeof(s6);
+	} else if (inet_pton(AF_INET, addr, &s4.sin_addr) == 1) {
+		sa = (struct sockaddr *)&s4;
+		sl = sizeof(s4);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, sl) < 0 || listen(fd, 1024) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	ctl->listen_fd = fd;
+	if ((r = loop_io_add(ctl->loop, &ctl->listen_io, fd, EPOLLIN, accept_ready, ctl)) < 0)
+		return r;
+	loop_timer_set(ctl->loop, &ctl->sweep, CONTROL_SWEEP_MS, sweep, ctl);
+	return 0;
+}
+
+/* --- closing ------------------------------------------------------------ */
+
+void conn_close(struct conn *c)
+{
+	struct control *ctl = c->ctl;
+
+	if (c->up)
+		upstream_abort(c->up);
+	c->up = NULL;
+	loop_io_del(ctl->loop, &c->io);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->nconns--;
+	stats_conn(-1);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c->tls);
+	free(c->p);
+	free(c);
+}
+
+/* Send what is queued, then close_notify, then close. */
+static void conn_shutdown(struct conn *c)
+{
+	c->phase = CONN_CLOSING;
+	if (c->up) {
+		upstream_abort(c->up);
+		c->up = NULL;
+	}
+}
+
+/* --- answers ------------------------------------------------------------ */
+
+static void request_finish(struct conn *c)
+{
+	stats_request(c->route, c->method, c->status, now_usec() - c->started_usec);
+	if (c->closing_after || !c->p->keep_alive) {
+		conn_shutdown(c);
+		return;
+	}
+	http_parser_reset(c->p);
+	c->in_request = false;
+	c->answered = false;
+	c->discard_body = false;
+	c->head_started_ms = 0;
+}
+
+/* Both halves done? The request ends; the next one may be parsed. */
+static bool request_maybe_finish(struct conn *c)
+{
+	if (!c->in_request || !c->answered)
+		return false;
+	if (c->p->event == HTTP_EV_DONE) {
+		request_finish(c);
+		return true;
+	}
+	/* Answered before the body was read: only closing keeps framing safe,
+	 * unless the body is to be read and dropped. */
+	if (!c->discard_body) {
+		stats_request(c->route, c->method, c->status,
+			      now_usec() - c->started_usec);
+		conn_shutdown(c);
+		return true;
+	}
+	return false;
+}
+
+void conn_answer_done(struct conn *c)
+{
+	c->answered = true;
+	c->up = NULL;
+	request_maybe_finish(c);
+	conn_kick(c);
+}
+
+void conn_respond(struct conn *c, int status, const char *type, const char *body, size_t len,
+		  const char *fields)
+{
+	struct http_response_head h = {
+		.status = status,
+		.content_type = type,
+		.length = (int64_t)len,
+		.conn = HTTP_CONN_DEFAULT,
+		.date = time(NULL),
+		.fields = fields,
+	};
+
+	if (c->closing_after || !c->p->keep_alive || c->p->event == HTTP_EV_ERROR)
+		h.conn = HTTP_CONN_CLOSE;
+	else if (c->p->version == 10)
+		h.conn = HTTP_CONN_KEEP_ALIVE;
+	if (h.conn == HTTP_CONN_CLOSE)
+		c->closing_after = true;
+	c->status = status;
+	if (http_response_head_append(&c->out, &h) < 0 ||
+	    (len && strcmp(c->method, "HEAD") && buf_append(&c->out, body, len) < 0))
+		c->closing_after = true;
+	c->answered = true;
+	request_maybe_finish(c);
+}
+
+void conn_respond_error(struct conn *c, int status, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	struct json j;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_init(&j, &b, false);
+	json_obj_begin(&j);
+	json_key(&j, "error");
+	json_str(&j, msg);
+	json_obj_end(&j);
+	if (json_end(&j) < 0 || buf_puts(&b, "\n") < 0) {
+		buf_free(&b);
+		c->closing_after = true;
+		conn_respond(c, status, NULL, NULL, 0, NULL);
+		return;
+	}
+	conn_respond(c, status, "application/json", b.data, b.len,
+		     status == 401 ? "WWW-Authenticate: Bearer realm=\"pith\"\r\n"
+				     "WWW-Authenticate: Basic realm=\"pith\", charset=\"UTF-8\"\r\n" : NULL);
+	buf_free(&b);
+}
+
+/* --- requests ----------------------------------------------------------- */
+
+static void process_input(struct conn *c)
+{
+	size_t off = 0, n;
+
+	while (c->phase == CONN_READY) {
+		/* One request at a time: a pipelined one waits for this answer. */
+		if (c->in_request && c->p->event == HTTP_EV_DONE)
+			break;
+		if (c->up && upstream_pending(c->up) > CONTROL_UP_HIGH)
+			break;
+		n = http_parse(c->p, c->in.data + off, c->in.len - off);
+		off += n;
+		if (!c->in_request && !c->head_started_ms && !http_parser_idle(c->p))
+			c->head_started_ms = loop_now_ms();
+		switch (c->p->event) {
+		case HTTP_EV_NONE:
+			goto out;
+		case HTTP_EV_HEAD:
+			c->in_request = true;
+			c->answered = false;
+			c->discard_body = false;
+			c->closing_after = false;
+			c->head_started_ms = 0;
+			c->started_usec = now_usec();
+			c->status = 0;
+			c->route = ROUTE_OTHER;
+			snprintf(c->method, sizeof(c->method), "%s", c->p->method);
+			route_request(c);
+			break;
+		case HTTP_EV_BODY:
+			if (c->up)
+				upstream_body(c->up, c->p->body, c->p->body_len);
+			break;
+		case HTTP_EV_DONE:
+			if (c->up)
+				upstream_body_end(c->up);
+			request_maybe_finish(c);
+			break;
+		case HTTP_EV_ERROR:
+			if (!c->in_request) {
+				c->in_request = true;
+				c->started_usec = now_usec();
+				c->route = ROUTE_OTHER;
+				snprintf(c->method, sizeof(c->method), "%s",
+					 c->p->method[0] ? c->p->method : "-");
+			}
+			if (c->up) {
+				upstream_abort(c->up);
+				c->up = NULL;
+			}
+			if (c->answered) {
+				conn_shutdown(c);
+				goto out;
+			}
+			c->closing_after = true;
+			conn_respond_error(c, c->p->error, "%s", c->p->reason ? c->p->reason :
+					   "bad request");
+			goto out;
+		}
+	}
+out:
+	buf_consume(&c->in, off);
+}
+
+void conn_resume(struct conn *c)
+{
+	process_input(c);
+	conn_kick(c);
+}
+
+/* --- the TLS pump ------------------------------------------------------- */
+
+static void conn_set_events(struct conn *c, uint32_t ev)
+{
+	if (ev != c->events && loop_io_mod(c->ctl->loop, &c->io, ev) == 0)
+		c->events = ev;
+}
+
+static void tls_failed(struct conn *c, int err)
+{
+	struct control *ctl = c->ctl;
+
+	stats_tls_failed();
+	if (c->tls_logged || !err)
+		return;
+	c->tls_logged = true;
+	if (ctl->auth_logged < CONTROL_AUTH_LOG_PER_SEC)
+		log_warn("tls: %s: %s failed: %s", c->peer,
+			 c->phase == CONN_HANDSHAKE ? "handshake" : "connection", tls_strerror(err));
+}
+
+static void conn_pump(struct conn *c)
+{
+	br_ssl_engine_context *eng = &c->tls->sc.eng;
+	uint64_t now = loop_now_ms();
+	bool want_write = false;
+
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		bool moved = false;
+		unsigned char *b;
+		size_t len;
+		ssize_t n;
+
+		if (st & BR_SSL_CLOSED) {
+			int err = br_ssl_engine_last_error(eng);
+
+			if (err)
+				tls_failed(c, err);
+			conn_close(c);
+			return;
+		}
+		if (c->phase == CONN_HANDSHAKE && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
+			c->phase = CONN_READY;
+		if (st & BR_SSL_SENDREC) {
+			b = br_ssl_engine_sendrec_buf(eng, &len);
+			n = send(c->fd, b, len, MSG_NOSIGNAL);
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				c->active_ms = now;
+				moved = true;
+			} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				want_write = true;
+			} else {
+				conn_close(c);
+				return;
+			}
+		}
+		if ((st & BR_SSL_RECVAPP) && c->in.len < CONTROL_IN_MAX) {
+			b = br_ssl_engine_recvapp_buf(eng, &len);
+			if (len > CONTROL_IN_MAX - c->in.len)
+				len = CONTROL_IN_MAX - c->in.len;
+			if (buf_append(&c->in, b, len) < 0) {
+				conn_close(c);
+				return;
+			}
+			br_ssl_engine_recvapp_ack(eng, len);
+			moved = true;
+			if (c->phase == CONN_READY)
+				process_input(c);
+		}
+		if ((st & BR_SSL_SENDAPP) && c->out.len) {
+			b = br_ssl_engine_sendapp_buf(eng, &len);
+			if (len > c->out.len)
+				len = c->out.len;
+			memcpy(b, c->out.data, len);
+			br_ssl_engine_sendapp_ack(eng, len);
+			buf_consume(&c->out, len);
+			if (!c->out.len)
+				br_ssl_engine_flush(eng, 0);
+			if (c->up && c->out.len < CONTROL_OUT_LOW)
+				upstream_resume(c->up);
+			moved = true;
+		}
+		if (c->phase == CONN_CLOSING && !c->out.len && !c->up && !c->close_sent) {
+			br_ssl_engine_close(eng);
+			c->close_sent = true;
+			moved = true;
+		}
+		if (c->close_sent && !(st & BR_SSL_SENDREC) && !moved) {
+			/* Our close_notify is out; the peer's is not waited for. */
+			conn_close(c);
+			return;
+		}
+		if ((st & BR_SSL_RECVREC) && !moved) {
+			b = br_ssl_engine_recvrec_buf(eng, &len);
+			n = recv(c->fd, b, len, 0);
+			if (n > 0) {
+				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+				c->active_ms = now;
+				moved = true;
+			} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				/* The peer is gone; whatever it sent is handled. */
+				if (c->phase == CONN_HANDSHAKE && n == 0)
+					stats_tls_failed();
+				conn_close(c);
+				return;
+			}
+		}
+		if (!moved)
+			break;
+	}
+	conn_set_events(c, EPOLLIN | (want_write ? EPOLLOUT : 0));
+}
+
+void conn_kick(struct conn *c)
+{
+	conn_pump(c);
+}
+
+/* --- timeouts ----------------------------------------------------------- */
+
+static void sweep(struct loop *l, void *arg)
+{
+	struct control *ctl = arg;
+	uint64_t now = loop_now_ms();
+	struct conn *c, *next;
+
+	for (c = ctl->conns; c; c = next) {
+		next = c->next;
+		if (c->phase == CONN_HANDSHAKE) {
+			if (now - c->accepted_ms > HTTP_HEADER_TIMEOUT_MS)
+				conn_close(c);
+			continue;
+		}
+		if (c->phase == CONN_READY && !c->in_request && c->head_started_ms &&
+		    now - c->head_started_ms > HTTP_HEADER_TIMEOUT_MS) {
+			c->in_request = true;
+			c->started_usec = now_usec();
+			snprintf(c->method, sizeof(c->method), "-");
+			c->closing_after = true;
+			conn_respond_error(c, 408, "the request head took too long");
+			conn_kick(c);
+			continue;
+		}
+		/* Waiting for PID 1 with nothing to send is not the client's fault. */
+		if (c->up && !c->out.len)
+			continue;
+		if (now - c->active_ms > HTTP_IDLE_TIMEOUT_MS)
+			conn_close(c);
+	}
+	if (ctl->listen_paused) {
+		ctl->listen_paused = false;
+		loop_io_mod(ctl->loop, &ctl->listen_io, EPOLLIN);
+	}
+	ctl->auth_logged = 0;
+	if (ctl->auth_suppressed) {
+		log_warn("auth: %u more refusals not logged", ctl->auth_suppressed);
+		ctl->auth_suppressed = 0;
+	}
+	loop_timer_set(l, &ctl->sweep, CONTROL_SWEEP_MS, sweep, ctl);
+}

@@ -1,0 +1,183 @@
+/*
+ * pith-control: the HTTPS control port (docs/api.md, docs/security.md).
+ *
+ * One event loop, non-blocking sockets, one BearSSL server engine per
+ * connection. A request is parsed by lib/http, authenticated (a token in
+ * Authorization, or a client certificate from the cluster CA), authorized
+ * by role, then either answered here (/healthz, /v1/machine, /metrics'
+ * own part) or passed to PID 1's local API socket and its answer streamed
+ * back, re-framed, without being buffered whole.
+ *
+ * The files: main.c (flags, credentials, signals), conn.c (connections:
+ * TLS, HTTP framing, limits, timeouts), route.c (authentication, routing,
+ * the routes answered here), upstream.c (the local API), stats.c (the
+ * counters behind /metrics).
+ */
+#ifndef PITH_CONTROL_H
+#define PITH_CONTROL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "http.h"
+#include "loop.h"
+#include "tls.h"
+
+#define CONTROL_PORT 7443
+#define CONTROL_SOCKET "/run/pith/init.sock"
+#define CONTROL_CERT "/etc/pith/tls/node.crt"
+#define CONTROL_KEY "/etc/pith/tls/node.key"
+#define CONTROL_CA "/etc/pith/tls/ca.crt"
+#define CONTROL_TOKENS "/etc/pith/tokens"
+
+/* Connections at once, and from one client address; one more from an
+ * address already at its limit is answered 503, past the total it is
+ * closed at once (a TLS handshake costs more than the refusal is worth). */
+#define CONTROL_CONN_MAX 1024
+#define CONTROL_CONN_PER_CLIENT_MAX 64
+/* Largest request body passed on: a unit file (PID 1 takes 1 MiB). */
+#define CONTROL_BODY_MAX (1024 * 1024)
+/* Plaintext received and not yet parsed (pipelined requests) before the
+ * connection stops reading from the socket. */
+#define CONTROL_IN_MAX (64 * 1024)
+/* Plaintext waiting to be encrypted before the upstream is not read any
+ * more (a journal stream to a slow client); reading resumes below LOW. */
+#define CONTROL_OUT_HIGH (256 * 1024)
+#define CONTROL_OUT_LOW (64 * 1024)
+/* Request bytes waiting for the upstream before the client is not read. */
+#define CONTROL_UP_HIGH (256 * 1024)
+/* Refused credentials are logged at most this often per second; the rest
+ * are counted and the count logged. */
+#define CONTROL_AUTH_LOG_PER_SEC 10
+/* How often the timeouts are checked. */
+#define CONTROL_SWEEP_MS 1000
+
+struct control;
+struct upstream;
+
+enum conn_phase {
+	CONN_HANDSHAKE,		/* TLS not finished */
+	CONN_READY,		/* reading requests */
+	CONN_CLOSING,		/* sending what is left, then close_notify */
+};
+
+struct conn {
+	struct control *ctl;
+	int fd;
+	struct loop_io io;
+	uint32_t events;	/* what io is registered for */
+	enum conn_phase phase;
+	struct tls_server *tls;
+	struct http_parser *p;
+	struct buf in;		/* plaintext received, not yet parsed */
+	struct buf out;		/* plaintext to send */
+	struct sockaddr_storage addr;
+	char peer[64];		/* "addr:port", for the log */
+	bool over_limit;	/* this client had too many connections: 503 */
+	bool tls_logged;	/* the handshake's failure was logged */
+	bool close_sent;	/* close_notify is queued: close once it is out */
+
+	/* The current request. */
+	bool in_request;	/* its head has been parsed and it is not answered */
+	bool answered;		/* the answer is complete */
+	bool discard_body;	/* read the body and drop it */
+	bool closing_after;	/* close once the answer is out */
+	enum auth_role role;
+	char method[HTTP_METHOD_MAX + 1];
+	int status;		/* what was answered, for the metrics */
+	int route;		/* enum stats_route */
+	uint64_t started_usec;	/* the head arrived (CLOCK_MONOTONIC) */
+	struct upstream *up;	/* passing it to PID 1 */
+
+	/* Timeouts, in loop_now_ms(). */
+	uint64_t accepted_ms;
+	uint64_t head_started_ms;	/* first byte of the request being read; 0 if none */
+	uint64_t active_ms;	/* the last byte moved either way */
+
+	struct conn *prev, *next;
+};
+
+struct control {
+	struct loop *loop;
+	int listen_fd;
+	struct loop_io listen_io;
+	bool listen_paused;
+	const char *socket_path;	/* PID 1's API */
+	struct conn *conns;
+	unsigned nconns;
+	unsigned conn_max;
+	unsigned conn_per_client_max;
+	struct loop_timer sweep;
+
+	/* Credentials, replaced whole on SIGHUP. */
+	const char *cert_path, *key_path, *ca_path, *tokens_path;
+	struct tls_chain chain;
+	struct tls_key key;
+	struct tls_anchors cas;
+	struct auth_tokens *tokens;
+
+	/* Refused credentials in the current second. */
+	uint64_t auth_log_sec;
+	unsigned auth_logged;
+	unsigned auth_suppressed;
+	uint64_t started_ms;
+};
+
+/* conn.c */
+int control_listen(struct control *ctl, const char *addr, unsigned port);
+void conn_close(struct conn *c);
+/* Queue an answer with a complete body (may be NULL) and mark the request answered. */
+void conn_respond(struct conn *c, int status, const char *type, const char *body, size_t len,
+		  const char *fields);
+/* {"error": msg} with status. */
+void conn_respond_error(struct conn *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The answer of an upstream has started / ended; output is waiting. */
+void conn_answer_done(struct conn *c);
+void conn_kick(struct conn *c);
+/* Process buffered input again (an upstream drained its buffer). */
+void conn_resume(struct conn *c);
+
+/* route.c: a request's head is complete; authenticate, authorize, route. */
+void route_request(struct conn *c);
+/* Load or reload credentials. 0, or -errno with e. */
+int control_credentials_load(struct control *ctl, struct err *e);
+
+/* upstream.c */
+struct upstream *upstream_open(struct conn *c, const char *method, const char *target,
+			       const struct http_parser *req, bool add_metrics);
+void upstream_body(struct upstream *u, const char *data, size_t len);
+void upstream_body_end(struct upstream *u);
+/* The client went away: stop and free. */
+void upstream_abort(struct upstream *u);
+/* Bytes the upstream has not yet taken from the client's body. */
+size_t upstream_pending(const struct upstream *u);
+/* The client drained its output: resume reading the answer. */
+void upstream_resume(struct upstream *u);
+
+/* stats.c */
+enum stats_route {
+	ROUTE_OTHER,
+	ROUTE_HEALTHZ,
+	ROUTE_MACHINE,
+	ROUTE_METRICS,
+	ROUTE_UNITS,
+	ROUTE_JOURNAL,
+	ROUTE_POWER,
+	ROUTE_NROUTES,
+};
+void stats_request(int route, const char *method, int status, uint64_t usec);
+void stats_auth_refused(void);
+void stats_tls_failed(void);
+void stats_conn(int delta);
+/* Append this program's metrics in Prometheus' text format. */
+int stats_write(struct buf *b, const struct control *ctl);
+
+/* route.c: GET /v1/machine's body. */
+int machine_json(struct buf *b);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * pith-control [options]: the HTTPS control port. See control.h and
+ * docs/security.md. Runs as a unit under PID 1 (Type=notify); SIGHUP reads
+ * the credentials again, SIGTERM and SIGINT stop it.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "version.h"
+
+static const char usage[] =
+	"usage: pith-control [options]\n"
+	"\n"
+	"  --listen ADDR          address to listen on (default :: and else 0.0.0.0)\n"
+	"  --port N               port (default 7443)\n"
+	"  --cert FILE            certificate chain, PEM (default " CONTROL_CERT ")\n"
+	"  --key FILE             its private key, PEM (default " CONTROL_KEY ")\n"
+	"  --ca FILE              CA that client certificates must come from\n"
+	"                         (default " CONTROL_CA "; \"\" accepts none)\n"
+	"  --tokens FILE          token digests and roles (default " CONTROL_TOKENS ")\n"
+	"  --socket PATH          PID 1's local API (default " CONTROL_SOCKET ")\n"
+	"  --max-connections N    open connections at once (default 1024)\n"
+	"  --max-connections-per-client N\n"
+	"                         from one client address (default 64)\n";
+
+static struct control ctl;
+
+/* Tell PID 1 we are ready, when it asked (Type=notify). */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || (n = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = 0;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	close(fd);
+}
+
+static void on_signal(struct loop *l, int signo, void *arg)
+{
+	struct err e = { 0 };
+
+	if (signo != SIGHUP) {
+		loop_stop(l);
+		return;
+	}
+	if (control_credentials_load(&ctl, &e) < 0) {
+		log_err("reload: keeping the old credentials: %s", e.msg);
+		return;
+	}
+	/* A handshake under way points at the old credentials. */
+	for (struct conn *c = ctl.conns, *next; c; c = next) {
+		next = c->next;
+		if (c->phase == CONN_HANDSHAKE)
+			conn_close(c);
+	}
+	log_info("reload: credentials read again (%zu tokens, %zu CA certificates)",
+		 ctl.tokens->n, ctl.cas.n);
+}
+
+static unsigned parse_count(const char *flag, const char *s, unsigned max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || !*s || v == 0 || v > max)
+		die(EXIT_USAGE, "unable to use %s %s: a number from 1 to %u", flag, s, max);
+	return (unsigned)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ "tokens", required_argument, NULL, 't' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "max-connections", required_argument, NULL, 'm' },
+		{ "max-connections-per-client", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *listen_addr = NULL;
+	unsigned port = CONTROL_PORT;
+	struct loop loop;
+	struct err e = { 0 };
+	sigset_t sigs;
+	int c, r;
+
+	log_init("pith-control", 2);
+	ctl.cert_path = CONTROL_CERT;
+	ctl.key_path = CONTROL_KEY;
+	ctl.ca_path = CONTROL_CA;
+	ctl.tokens_path = CONTROL_TOKENS;
+	ctl.socket_path = CONTROL_SOCKET;
+	ctl.conn_max = CONTROL_CONN_MAX;
+	ctl.conn_per_client_max = CONTROL_CONN_PER_CLIENT_MAX;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen_addr = optarg; break;
+		case 'p': port = parse_count("--port", optarg, 65535); break;
+		case 'c': ctl.cert_path = optarg; break;
+		case 'k': ctl.key_path = optarg; break;
+		case 'a': ctl.ca_path = optarg; break;
+		case 't': ctl.tokens_path = optarg; break;
+		case 's':
+			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+				die(EXIT_USAGE, "unable to use --socket %s: too long", optarg);
+			ctl.socket_path = optarg;
+			break;
+		case 'm': ctl.conn_max = parse_count("--max-connections", optarg, 1u << 20); break;
+		case 'M':
+			ctl.conn_per_client_max =
+				parse_count("--max-connections-per-client", optarg, 1u << 20);
+			break;
+		case 'V': printf("pith-control %s\n", PITH_VERSION); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		die(EXIT_USAGE, "unexpected argument %s", argv[optind]);
+	if (control_credentials_load(&ctl, &e) < 0)
+		die(EXIT_USAGE, "unable to read the credentials: %s (pith gen makes them; "
+			       "docs/security.md says where they go)", e.msg);
+	if (ctl.key.type == BR_KEYTYPE_EC && ctl.chain.n == 0)
+		die(EXIT_USAGE, "unable to use %s: no certificate", ctl.cert_path);
+	if ((r = loop_init(&loop)) < 0)
+		die(EXIT_TEMP, "unable to create the event loop: %s", strerror(-r));
+	ctl.loop = &loop;
+	ctl.started_ms = loop_now_ms();
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	if ((r = loop_signals(&loop, &sigs, on_signal, NULL)) < 0)
+		die(EXIT_TEMP, "unable to take signals: %s", strerror(-r));
+	signal(SIGPIPE, SIG_IGN);
+	if (listen_addr) {
+		r = control_listen(&ctl, listen_addr, port);
+	} else {
+		listen_addr = "::";
+		if ((r = control_listen(&ctl, listen_addr, port)) == -EAFNOSUPPORT) {
+			listen_addr = "0.0.0.0";
+			r = control_listen(&ctl, listen_addr, port);
+		}
+	}
+	if (r < 0)
+		die(EXIT_TEMP, "unable to listen on %s port %u: %s", listen_addr, port, strerror(-r));
+	log_info("listening on %s port %u (%zu tokens, %s)", listen_addr, port,
+		 ctl.tokens ? ctl.tokens->n : 0,
+		 ctl.cas.n ? "client certificates accepted" : "no client certificates");
+	notify_ready();
+	loop_run(&loop);
+	log_info("stopping");
+	return 0;
+}

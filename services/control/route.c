@@ -1,0 +1,384 @@
+/*
+ * What a request may do: who sent it (authentication), whether its role
+ * allows it (authorization), and where it goes. The routes answered here
+ * are /healthz and /v1/machine; /metrics is PID 1's part with this
+ * program's appended; everything else under /v1/ is PID 1's (docs/api.md).
+ */
+#include "control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "version.h"
+
+/* --- credentials -------------------------------------------------------- */
+
+static int read_small(const char *path, struct buf *b, size_t max, struct err *e)
+{
+	char chunk[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0) {
+		r = -errno;
+		err_set(e, 0, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || b->len + (size_t)n > max || buf_append(b, chunk, (size_t)n) < 0) {
+			r = n < 0 ? -errno : -E2BIG;
+			err_set(e, 0, "%s: %s", path, n < 0 ? strerror(errno) : "too large");
+			break;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+int control_credentials_load(struct control *ctl, struct err *e)
+{
+	struct tls_chain chain;
+	struct tls_key key;
+	struct tls_anchors cas = { .n = 0 };
+	struct auth_tokens *tokens = calloc(1, sizeof(*tokens));
+	struct buf text = BUF_INIT;
+	int r;
+
+	if (!tokens) {
+		err_set(e, 0, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = tls_chain_load(&chain, ctl->cert_path, e)) < 0)
+		goto fail_tokens;
+	if ((r = tls_key_load(&key, ctl->key_path, e)) < 0)
+		goto fail_chain;
+	if (ctl->ca_path && *ctl->ca_path && (r = tls_anchors_load(&cas, ctl->ca_path, e)) < 0)
+		goto fail_key;
+	if (ctl->tokens_path && *ctl->tokens_path) {
+		r = read_small(ctl->tokens_path, &text, AUTH_TOKENS_FILE_MAX, e);
+		/* No tokens file: only certificates get in. */
+		if (r == -ENOENT)
+			r = 0;
+		else if (!r)
+			r = auth_tokens_parse(tokens, text.data ? text.data : "", text.len,
+					      ctl->tokens_path, e);
+		buf_free(&text);
+		if (r < 0)
+			goto fail_cas;
+	}
+	tls_chain_free(&ctl->chain);
+	tls_key_free(&ctl->key);
+	tls_anchors_free(&ctl->cas);
+	free(ctl->tokens);
+	ctl->chain = chain;
+	ctl->key = key;
+	ctl->cas = cas;
+	ctl->tokens = tokens;
+	return 0;
+fail_cas:
+	tls_anchors_free(&cas);
+fail_key:
+	tls_key_free(&key);
+fail_chain:
+	tls_chain_free(&chain);
+fail_tokens:
+	free(tokens);
+	return r;
+}
+
+/* --- authentication ----------------------------------------------------- */
+
+static void refused(struct conn *c, const char *why)
+{
+	struct control *ctl = c->ctl;
+
+	stats_auth_refused();
+	if (ctl->auth_logged >= CONTROL_AUTH_LOG_PER_SEC) {
+		ctl->auth_suppressed++;
+		return;
+	}
+	ctl->auth_logged++;
+	log_warn("auth: refused %s: %s %.200s: %s", c->peer, c->method,
+		 http_request_target(c->p), why);
+}
+
+/* The role of whoever sent the request; AUTH_NONE has been answered. */
+static enum auth_role authenticate(struct conn *c)
+{
+	const struct tls_peer *peer = &c->tls->peer;
+	const char *authz = http_header_get(c->p, "Authorization");
+	const struct auth_entry *en;
+	char secret[AUTH_SECRET_MAX + 1];
+	enum auth_role cert_role = AUTH_NONE;
+	int r;
+
+	if (c->ctl->cas.n && peer->verified)
+		cert_role = auth_role_parse(peer->org);
+	if (!authz) {
+		if (cert_role != AUTH_NONE)
+			return cert_role;
+		refused(c, peer->verified ? "the client certificate has no role (O=admin or O=read-only)" :
+					    "no credential");
+		conn_respond_error(c, 401, "a credential is required: a bearer token or a client certificate");
+		return AUTH_NONE;
+	}
+	/* A credential that is wrong is refused even beside a good certificate. */
+	r = auth_header_secret(authz, secret, sizeof(secret));
+	if (r == -ENOTSUP) {
+		refused(c, "unsupported authorization scheme");
+		conn_respond_error(c, 401, "unsupported authorization scheme: use Bearer or Basic");
+		return AUTH_NONE;
+	}
+	if (r < 0) {
+		refused(c, "malformed Authorization");
+		conn_respond_error(c, 401, "malformed Authorization header");
+		return AUTH_NONE;
+	}
+	en = c->ctl->tokens ? auth_tokens_match(c->ctl->tokens, secret, strlen(secret)) : NULL;
+	explicit_bzero(secret, sizeof(secret));
+	if (!en) {
+		refused(c, "invalid token");
+		conn_respond_error(c, 401, "invalid token");
+		return AUTH_NONE;
+	}
+	return en->role;
+}
+
+/* --- routes answered here ----------------------------------------------- */
+
+static int read_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	if (fgets(out, (int)len, f)) {
+		out[strcspn(out, "\n")] = 0;
+		r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
+/* /proc/meminfo's value for key, in bytes; -1 if absent. */
+static int64_t meminfo(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	if (!p || (p != text && p[-1] != '\n'))
+		return -1;
+	return strtoll(p + strlen(key), NULL, 10) * 1024;
+}
+
+static void addresses(struct json *j)
+{
+	struct ifaddrs *ifa, *i;
+	char a[INET6_ADDRSTRLEN];
+
+	json_arr_begin(j);
+	if (getifaddrs(&ifa) == 0) {
+		for (i = ifa; i; i = i->ifa_next) {
+			if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			if (i->ifa_addr->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
+					  a, sizeof(a));
+			else if (i->ifa_addr->sa_family == AF_INET6)
+				inet_ntop(AF_INET6,
+					  &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, a,
+					  sizeof(a));
+			else
+				continue;
+			json_obj_begin(j);
+			json_key(j, "interface");
+			json_str(j, i->ifa_name);
+			json_key(j, "family");
+			json_str(j, i->ifa_addr->sa_family == AF_INET ? "inet" : "inet6");
+			json_key(j, "address");
+			json_str(j, a);
+			json_obj_end(j);
+		}
+		freeifaddrs(ifa);
+	}
+	json_arr_end(j);
+}
+
+int machine_json(struct buf *b)
+{
+	char id[64] = "", boot[64] = "", uptime[64] = "", load[128] = "", mem[4096];
+	struct utsname u;
+	struct json j;
+	double up = 0, l1 = 0, l5 = 0, l15 = 0;
+	FILE *f;
+	size_t n = 0;
+
+	uname(&u);
+	read_line("/etc/machine-id", id, sizeof(id));
+	read_line("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
+	if (read_line("/proc/uptime", uptime, sizeof(uptime)) == 0)
+		sscanf(uptime, "%lf", &up);
+	if (read_line("/proc/loadavg", load, sizeof(load)) == 0)
+		sscanf(load, "%lf %lf %lf", &l1, &l5, &l15);
+	if ((f = fopen("/proc/meminfo", "re"))) {
+		n = fread(mem, 1, sizeof(mem) - 1, f);
+		fclose(f);
+	}
+	mem[n] = 0;
+
+	json_init(&j, b, false);
+	json_obj_begin(&j);
+	json_key(&j, "name");
+	json_str(&j, u.nodename);
+	json_key(&j, "machine_id");
+	json_str(&j, id);
+	json_key(&j, "boot_id");
+	json_str(&j, boot);
+	json_key(&j, "version");
+	json_str(&j, PITH_VERSION);
+	json_key(&j, "kernel");
+	json_str(&j, u.release);
+	json_key(&j, "uptime_usec");
+	json_uint(&j, (uint64_t)(up * 1e6));
+	json_key(&j, "load");
+	json_arr_begin(&j);
+	/* Two decimals, as /proc/loadavg has them. */
+	json_hundredths(&j, (uint64_t)(l1 * 100 + 0.5));
+	json_hundredths(&j, (uint64_t)(l5 * 100 + 0.5));
+	json_hundredths(&j, (uint64_t)(l15 * 100 + 0.5));
+	json_arr_end(&j);
+	json_key(&j, "memory");
+	json_obj_begin(&j);
+	json_key(&j, "total_bytes");
+	json_int(&j, meminfo(mem, "MemTotal:"));
+	json_key(&j, "available_bytes");
+	json_int(&j, meminfo(mem, "MemAvailable:"));
+	json_obj_end(&j);
+	json_key(&j, "addresses");
+	addresses(&j);
+	json_obj_end(&j);
+	if (json_end(&j) < 0)
+		return -ENOMEM;
+	return buf_puts(b, "\n");
+}
+
+static void answer_json(struct conn *c, int (*fn)(struct buf *))
+{
+	struct buf b = BUF_INIT;
+
+	if (fn(&b) < 0)
+		conn_respond_error(c, 503, "out of memory");
+	else
+		conn_respond(c, 200, "application/json", b.data, b.len, NULL);
+	buf_free(&b);
+}
+
+static int healthz_json(struct buf *b)
+{
+	return buf_puts(b, "{\"status\":\"ok\"}\n");
+}
+
+/* --- routing ------------------------------------------------------------ */
+
+static bool method_is(const struct conn *c, const char *m)
+{
+	return !strcmp(c->method, m);
+}
+
+static bool reads_only(const struct conn *c)
+{
+	return method_is(c, "GET") || method_is(c, "HEAD");
+}
+
+static void pass_on(struct conn *c, const char *target, bool add_metrics)
+{
+	c->up = upstream_open(c, c->method, target, c->p, add_metrics);
+	if (!c->up) {
+		c->closing_after = c->p->framing != HTTP_BODY_NONE;
+		conn_respond_error(c, 502, "the node's init is not reachable");
+		return;
+	}
+	if (c->p->expect_continue)
+		buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+void route_request(struct conn *c)
+{
+	const char *target = http_request_target(c->p);
+	char path[1024];
+	int r;
+
+	if (c->over_limit) {
+		c->closing_after = true;
+		return conn_respond_error(c, 503, "too many connections from %s", c->peer);
+	}
+	r = http_path_decode(target, path, sizeof(path));
+	if (r == -ENAMETOOLONG) {
+		c->closing_after = true;
+		return conn_respond_error(c, 414, "the path is too long");
+	}
+	if (r < 0) {
+		c->closing_after = true;
+		return conn_respond_error(c, 400, "invalid request target");
+	}
+	if (!strcmp(path, "/healthz"))
+		c->route = ROUTE_HEALTHZ;
+	else if (!strcmp(path, "/v1/machine"))
+		c->route = ROUTE_MACHINE;
+	else if (!strcmp(path, "/metrics"))
+		c->route = ROUTE_METRICS;
+	else if (!strncmp(path, "/v1/machine/", 12))
+		c->route = ROUTE_POWER;
+	else if (!strncmp(path, "/v1/units", 9) || !strncmp(path, "/v1/unit-files", 14) ||
+		 !strcmp(path, "/v1/daemon-reload"))
+		c->route = ROUTE_UNITS;
+	else if (!strcmp(path, "/v1/journal"))
+		c->route = ROUTE_JOURNAL;
+
+	/* Nothing below is reached without a credential. */
+	c->role = authenticate(c);
+	if (c->role == AUTH_NONE) {
+		c->closing_after = c->p->framing != HTTP_BODY_NONE;
+		return;
+	}
+	if (c->role != AUTH_ADMIN && !reads_only(c)) {
+		refused(c, "read-only credential");
+		c->closing_after = c->p->framing != HTTP_BODY_NONE;
+		return conn_respond_error(c, 403, "this credential may only read (GET, HEAD)");
+	}
+	/* The local routes take no body; one sent anyway is read and dropped. */
+	c->discard_body = true;
+	switch (c->route) {
+	case ROUTE_HEALTHZ:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		return answer_json(c, healthz_json);
+	case ROUTE_MACHINE:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		return answer_json(c, machine_json);
+	case ROUTE_METRICS:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		c->discard_body = false;
+		return pass_on(c, "/v1/metrics", true);
+	case ROUTE_OTHER:
+		if (strncmp(path, "/v1/", 4))
+			return conn_respond_error(c, 404, "No such route: %s", path);
+		break;
+	}
+	c->discard_body = false;
+	pass_on(c, target, false);
+}

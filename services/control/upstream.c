@@ -1,0 +1,312 @@
+/*
+ * Passing a request to PID 1's local API and its answer back. One unix
+ * connection per request ("Connection: close"): the local socket costs
+ * microseconds to open, and no state is kept between requests. The answer
+ * is parsed by lib/http and re-framed for the client (its own length, or
+ * chunks), slice by slice: a journal that follows never ends and is never
+ * held whole. When the client reads slowly, the upstream is not read.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct upstream {
+	struct conn *c;
+	int fd;
+	struct loop_io io;
+	uint32_t events;
+	struct buf out;			/* request bytes not yet written */
+	struct http_parser p;		/* the answer */
+	bool body_chunked;		/* the request body goes as chunks */
+	bool body_ended;
+	bool head_sent;			/* the answer's head went to the client */
+	bool chunked;			/* ... as chunks */
+	bool add_metrics;		/* /metrics: this program's part at the end */
+	bool paused;			/* the client's output is full */
+};
+
+static void upstream_free(struct upstream *u)
+{
+	loop_io_del(u->c->ctl->loop, &u->io);
+	close(u->fd);
+	buf_free(&u->out);
+	free(u);
+}
+
+void upstream_abort(struct upstream *u)
+{
+	if (u)
+		upstream_free(u);
+}
+
+size_t upstream_pending(const struct upstream *u)
+{
+	return u->out.len;
+}
+
+static void set_events(struct upstream *u)
+{
+	uint32_t ev = (u->paused ? 0 : EPOLLIN) | (u->out.len ? EPOLLOUT : 0);
+
+	if (ev != u->events && loop_io_mod(u->c->ctl->loop, &u->io, ev) == 0)
+		u->events = ev;
+}
+
+void upstream_resume(struct upstream *u)
+{
+	if (!u->paused)
+		return;
+	u->paused = false;
+	set_events(u);
+}
+
+/* The answer failed. Before its head: 502. After: the client's answer
+ * cannot be completed, so its connection closes. */
+static void fail(struct upstream *u, const char *why)
+{
+	struct conn *c = u->c;
+	bool sent = u->head_sent;
+
+	log_warn("upstream: %s %s: %s", c->method, http_request_target(c->p), why);
+	upstream_free(u);
+	c->up = NULL;
+	c->closing_after = true;
+	if (!sent) {
+		conn_respond_error(c, 502, "the node's init answered badly: %s", why);
+		conn_kick(c);
+		return;
+	}
+	conn_answer_done(c);
+}
+
+static void answer_head(struct upstream *u)
+{
+	struct conn *c = u->c;
+	const char *type = http_header_get(&u->p, "Content-Type");
+	struct http_response_head h = {
+		.status = u->p.status,
+		.content_type = type,
+		.date = time(NULL),
+	};
+
+	if (c->closing_after || !c->p->keep_alive)
+		h.conn = HTTP_CONN_CLOSE;
+	else if (c->p->version == 10)
+		h.conn = HTTP_CONN_KEEP_ALIVE;
+	if (u->p.framing == HTTP_BODY_NONE && !u->add_metrics) {
+		h.length = 0;
+	} else if (u->p.framing == HTTP_BODY_LENGTH && !u->add_metrics) {
+		h.length = (int64_t)u->p.content_length;
+	} else if (c->p->version >= 11) {
+		h.length = HTTP_LENGTH_CHUNKED;
+		u->chunked = true;
+	} else {
+		/* An HTTP/1.0 client reads to the close. */
+		h.length = HTTP_LENGTH_NONE;
+		h.conn = HTTP_CONN_CLOSE;
+	}
+	if (h.status == 204 || h.status == 304)
+		h.length = HTTP_LENGTH_NONE, u->chunked = false;
+	if (h.conn == HTTP_CONN_CLOSE)
+		c->closing_after = true;
+	c->status = h.status;
+	if (http_response_head_append(&c->out, &h) < 0)
+		c->closing_after = true;
+	u->head_sent = true;
+}
+
+static void answer_body(struct upstream *u, const char *data, size_t len)
+{
+	struct conn *c = u->c;
+
+	if (!strcmp(c->method, "HEAD"))
+		return;
+	if (u->chunked ? http_chunk_append(&c->out, data, len) < 0 :
+			 buf_append(&c->out, data, len) < 0)
+		c->closing_after = true;
+}
+
+static void answer_end(struct upstream *u)
+{
+	struct conn *c = u->c;
+
+	if (u->add_metrics) {
+		struct buf m = BUF_INIT;
+
+		if (stats_write(&m, c->ctl) == 0)
+			answer_body(u, m.data, m.len);
+		buf_free(&m);
+	}
+	if (u->chunked && strcmp(c->method, "HEAD") && http_chunk_last_append(&c->out) < 0)
+		c->closing_after = true;
+	upstream_free(u);
+	c->up = NULL;
+	conn_answer_done(c);
+}
+
+/* Parse what arrived. true when u is gone (answered or failed). */
+static bool feed(struct upstream *u, const char *data, size_t len)
+{
+	for (;;) {
+		size_t n = http_parse(&u->p, data, len);
+
+		data += n;
+		len -= n;
+		switch (u->p.event) {
+		case HTTP_EV_NONE:
+			return false;
+		case HTTP_EV_HEAD:
+			if (u->p.status < 200)
+				break;
+			answer_head(u);
+			break;
+		case HTTP_EV_BODY:
+			answer_body(u, u->p.body, u->p.body_len);
+			break;
+		case HTTP_EV_DONE:
+			if (u->p.status < 200) {
+				http_parser_reset(&u->p);
+				break;
+			}
+			answer_end(u);
+			return true;
+		case HTTP_EV_ERROR:
+			fail(u, u->p.reason ? u->p.reason : "malformed answer");
+			return true;
+		}
+	}
+}
+
+static void upstream_event(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct upstream *u = arg;
+	struct conn *c = u->c;
+	char data[16384];
+	ssize_t n;
+
+	if (u->out.len && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		n = send(fd, u->out.data, u->out.len, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			/* PID 1 may have answered and closed before reading all of it. */
+			buf_reset(&u->out);
+		} else if (n > 0) {
+			buf_consume(&u->out, (size_t)n);
+			if (u->out.len < CONTROL_UP_HIGH / 2 && !u->body_ended) {
+				set_events(u);
+				conn_resume(c);	/* may free u; the next event finds it again */
+				return;
+			}
+		}
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !u->paused) {
+		/* A few reads per event, so one stream cannot starve the rest. */
+		for (int k = 0; k < 4 && !u->paused; k++) {
+			n = recv(fd, data, sizeof(data), 0);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n <= 0) {
+				if (n == 0) {
+					http_parse_eof(&u->p);
+					if (u->p.event == HTTP_EV_DONE) {
+						answer_end(u);
+						return;
+					}
+				}
+				fail(u, n == 0 ? "closed before the answer was complete" : strerror(errno));
+				return;
+			}
+			if (feed(u, data, (size_t)n))
+				return;
+			if (c->out.len > CONTROL_OUT_HIGH)
+				u->paused = true;
+		}
+		set_events(u);
+		conn_kick(c);	/* may free u and c: nothing after this */
+		return;
+	}
+	set_events(u);
+}
+
+struct upstream *upstream_open(struct conn *c, const char *method, const char *target,
+			       const struct http_parser *req, bool add_metrics)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct upstream *u = calloc(1, sizeof(*u));
+	struct http_request_head h = {
+		.method = method,
+		.target = target,
+		.host = "localhost",
+		.content_type = http_header_get(req, "Content-Type"),
+		.conn = HTTP_CONN_CLOSE,
+	};
+
+	if (!u)
+		return NULL;
+	u->c = c;
+	u->add_metrics = add_metrics;
+	http_parser_init(&u->p, HTTP_RESPONSE);
+	u->p.head_response = !strcmp(method, "HEAD");
+	if (req->framing == HTTP_BODY_LENGTH) {
+		h.length = (int64_t)req->content_length;
+	} else if (req->framing == HTTP_BODY_CHUNKED) {
+		h.length = HTTP_LENGTH_CHUNKED;
+		u->body_chunked = true;
+	} else {
+		h.length = strcmp(method, "GET") && strcmp(method, "HEAD") ? 0 : HTTP_LENGTH_NONE;
+		u->body_ended = true;
+	}
+	if (h.content_type && !http_field_value_is_valid(h.content_type, strlen(h.content_type)))
+		h.content_type = NULL;
+	if (http_request_head_append(&u->out, &h) < 0)
+		goto fail;
+	u->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0)
+		goto fail;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->ctl->socket_path);
+	if (connect(u->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS &&
+	    errno != EAGAIN) {
+		log_warn("upstream: connect %s: %s", c->ctl->socket_path, strerror(errno));
+		close(u->fd);
+		goto fail;
+	}
+	u->events = EPOLLIN | EPOLLOUT;
+	if (loop_io_add(c->ctl->loop, &u->io, u->fd, u->events, upstream_event, u) < 0) {
+		close(u->fd);
+		goto fail;
+	}
+	return u;
+fail:
+	buf_free(&u->out);
+	free(u);
+	return NULL;
+}
+
+void upstream_body(struct upstream *u, const char *data, size_t len)
+{
+	if (u->body_chunked ? http_chunk_append(&u->out, data, len) < 0 :
+			      buf_append(&u->out, data, len) < 0) {
+		u->c->closing_after = true;
+		return;
+	}
+	set_events(u);
+}
+
+void upstream_body_end(struct upstream *u)
+{
+	if (u->body_ended)
+		return;
+	u->body_ended = true;
+	if (u->body_chunked)
+		http_chunk_last_append(&u->out);
+	set_events(u);
+}
