@@ -5,11 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cJSON.h"
 #include "http.h"
+#include "ini.h"
 
 /* Bytes read from the socket at a time. */
 #define CLIENT_READ_MAX 16384
@@ -111,16 +118,71 @@ const char *client_where(const struct client *c)
 	return where;
 }
 
-static int conn_open(const struct client *c, int *fd, struct err *e)
+/* --- the transport: a unix socket, or TCP with TLS ----------------------- */
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+struct stream {
+	int fd;
+	struct tls_client *tls;		/* NULL on a unix socket */
+	br_sslio_context io;
+	bool want_eintr;		/* a signal ends a read (journalctl -f) */
+	bool interrupted;
+	int sys_err;			/* errno of the last failed read or write under TLS */
+};
+
+static int tls_low_read(void *ctx, unsigned char *buf, size_t len)
+{
+	struct stream *s = ctx;
+
+	for (;;) {
+		ssize_t n = read(s->fd, buf, len);
+
+		if (n > 0)
+			return (int)n;
+		if (n < 0 && errno == EINTR && !s->want_eintr)
+			continue;
+		if (n < 0 && errno == EINTR)
+			s->interrupted = true;
+		s->sys_err = n < 0 ? errno : 0;
+		return -1;
+	}
+}
+
+static int tls_low_write(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct stream *s = ctx;
+
+	for (;;) {
+		ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n > 0)
+			return (int)n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		s->sys_err = n < 0 ? errno : EPIPE;
+		return -1;
+	}
+}
+
+static int unix_open(const struct client *c, int *fd, struct err *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int r;
 
-	if (c->transport == CLIENT_HTTPS) {
-		err_set(e, 0, "Failed to connect to %s: HTTPS endpoints are not supported yet",
-			client_where(c));
-		return -EPROTONOSUPPORT;
-	}
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0) {
 		r = -errno;
@@ -140,19 +202,180 @@ static int conn_open(const struct client *c, int *fd, struct err *e)
 	return 0;
 }
 
-static int send_all(int fd, const char *p, size_t n)
+/* Connect to one address within the timeout. 0 or -errno. */
+static int tcp_connect(const struct addrinfo *ai, int *fd)
 {
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+	struct pollfd pfd;
+	socklen_t sl = sizeof(int);
+	int err = 0, r, flags;
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t)k;
+	*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+	if (*fd < 0)
+		return -errno;
+	if (connect(*fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		if (errno != EINPROGRESS) {
+			r = -errno;
+			goto fail;
+		}
+		pfd = (struct pollfd){ .fd = *fd, .events = POLLOUT };
+		do
+			r = poll(&pfd, 1, CLIENT_CONNECT_TIMEOUT_MS);
+		while (r < 0 && errno == EINTR);
+		if (r == 0) {
+			r = -ETIMEDOUT;
+			goto fail;
+		}
+		if (getsockopt(*fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0 || err) {
+			r = err ? -err : -errno;
+			goto fail;
+		}
+	}
+	flags = fcntl(*fd, F_GETFL);
+	fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK);
+	return 0;
+fail:
+	close(*fd);
+	*fd = -1;
+	return r;
+}
+
+static int tcp_open(const struct client *c, int *fd, struct err *e)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res, *ai;
+	char port[8];
+	int r, one = 1;
+
+	snprintf(port, sizeof(port), "%u", c->port);
+	r = getaddrinfo(c->host, port, &hints, &res);
+	if (r) {
+		err_set(e, 0, "Failed to connect to %s: %s", client_where(c),
+			r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	r = -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next)
+		if ((r = tcp_connect(ai, fd)) == 0)
+			break;
+	freeaddrinfo(res);
+	if (r < 0) {
+		err_set(e, 0, "Failed to connect to %s: %s", client_where(c),
+			r == -ETIMEDOUT ? "no answer in 10 s" : strerror(-r));
+		return r;
+	}
+	setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+/* Words for a failed handshake: whose certificate, and why. */
+static void tls_explain(const struct client *c, struct stream *s, struct err *e)
+{
+	int err = br_ssl_engine_last_error(&s->tls->cc.eng);
+	const struct tls_peer *p = &s->tls->peer;
+	char who[TLS_NAME_MAX + 16] = "";
+
+	if (!err && s->sys_err) {
+		err_set(e, 0, "TLS with %s failed: %s", client_where(c), strerror(s->sys_err));
+		return;
+	}
+	if (p->cn[0])
+		snprintf(who, sizeof(who), " (CN=%s)", p->cn);
+	if (err >= BR_ERR_X509_OK && err < BR_ERR_RECV_FATAL_ALERT)
+		err_set(e, 0, "TLS with %s failed: the node's certificate%s was refused: %s%s%s",
+			client_where(c), who, tls_strerror(err),
+			err == BR_ERR_X509_NOT_TRUSTED ? " in " : "",
+			err == BR_ERR_X509_NOT_TRUSTED ? c->ca_path : "");
+	else if (err >= BR_ERR_RECV_FATAL_ALERT && err < BR_ERR_SEND_FATAL_ALERT &&
+		 c->chain && (err == BR_ERR_RECV_FATAL_ALERT + 42 || err == BR_ERR_RECV_FATAL_ALERT + 48))
+		err_set(e, 0, "TLS with %s failed: the node refused our client certificate "
+			"(%s): %s", client_where(c), getenv(CLIENT_ENV_CERT) ? getenv(CLIENT_ENV_CERT) :
+			"the configured one", tls_strerror(err));
+	else
+		err_set(e, 0, "TLS with %s failed: %s", client_where(c),
+			err ? tls_strerror(err) : "the node closed the connection");
+}
+
+static int stream_open(const struct client *c, struct stream *s, struct err *e)
+{
+	int r;
+
+	if (c->transport == CLIENT_UNIX)
+		return unix_open(c, &s->fd, e);
+	if (!c->anchors) {
+		err_set(e, 0, "Failed to connect to %s: no CA to check its certificate with "
+			"(set %s to the cluster's ca.crt)", client_where(c), CLIENT_ENV_CA);
+		return -EINVAL;
+	}
+	if ((r = tcp_open(c, &s->fd, e)) < 0)
+		return r;
+	if (!(s->tls = malloc(sizeof(*s->tls)))) {
+		err_set(e, 0, "Out of memory");
+		return -ENOMEM;
+	}
+	if (tls_client_init(s->tls, c->host, c->anchors, c->chain, c->key, e) < 0)
+		return -EPROTO;
+	br_sslio_init(&s->io, &s->tls->cc.eng, tls_low_read, s, tls_low_write, s);
+	return 0;
+}
+
+static int stream_write(const struct client *c, struct stream *s, const char *p, size_t n,
+			struct err *e)
+{
+	if (!s->tls) {
+		int r = send_all(s->fd, p, n);
+
+		if (r < 0)
+			err_set(e, 0, "Failed to send to %s: %s", client_where(c), strerror(-r));
+		return r;
+	}
+	if (br_sslio_write_all(&s->io, p, n) < 0 || br_sslio_flush(&s->io) < 0) {
+		tls_explain(c, s, e);
+		return -EPROTO;
 	}
 	return 0;
+}
+
+/* Bytes read, 0 at the end, or -errno (-EINTR: a signal, when wanted). */
+static ssize_t stream_read(const struct client *c, struct stream *s, char *p, size_t n,
+			   struct err *e)
+{
+	ssize_t k;
+
+	if (!s->tls) {
+		for (;;) {
+			k = read(s->fd, p, n);
+			if (k >= 0)
+				return k;
+			if (errno == EINTR && !s->want_eintr)
+				continue;
+			if (errno != EINTR)
+				err_set(e, 0, "Failed to read from %s: %s", client_where(c),
+					strerror(errno));
+			return -errno;
+		}
+	}
+	k = br_sslio_read(&s->io, p, n);
+	if (k > 0)
+		return k;
+	if (s->interrupted)
+		return -EINTR;
+	if (br_ssl_engine_last_error(&s->tls->cc.eng) == BR_ERR_OK && !s->sys_err)
+		return 0;
+	/* A peer that closes without close_notify ends the stream all the same;
+	 * the HTTP framing says whether the answer was complete. */
+	if (br_ssl_engine_last_error(&s->tls->cc.eng) == BR_ERR_IO && !s->sys_err)
+		return 0;
+	tls_explain(c, s, e);
+	return -EPROTO;
+}
+
+static void stream_close(struct stream *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->tls);
+	s->fd = -1;
+	s->tls = NULL;
 }
 
 /* One exchange: where the body goes, and how far it has got. */
@@ -225,36 +448,36 @@ static int exchange_run(struct client *c, struct exchange *x, const char *method
 	struct http_request_head h = {
 		.method = method,
 		.target = target,
-		.host = "localhost",
+		.host = c->transport == CLIENT_HTTPS ? c->host : "localhost",
 		.content_type = body ? "application/json" : NULL,
 		.length = body || strcmp(method, "GET") ? (int64_t)len : HTTP_LENGTH_NONE,
 		.conn = HTTP_CONN_CLOSE,
 		.fields = c->auth[0] ? c->auth : NULL,
 	};
+	struct stream s = { .fd = -1, .want_eintr = x->fn != NULL };
 	struct buf req = BUF_INIT;
 	char data[CLIENT_READ_MAX];
 	bool done = false;
-	int fd = -1, r;
 	ssize_t n;
+	int r;
 
+	/* A Host field cannot carry an IPv6 literal without its brackets. */
+	if (c->transport == CLIENT_HTTPS && strchr(c->host, ':'))
+		h.host = "localhost";
 	r = http_request_head_append(&req, &h);
 	if (r == -EINVAL)
 		err_set(e, 0, "invalid request %s %s", method, target);
 	if (!r && body)
 		r = buf_append(&req, body, len);
 	if (!r)
-		r = conn_open(c, &fd, e);
-	if (!r && (r = send_all(fd, req.data, req.len)) < 0)
-		err_set(e, 0, "Failed to send to %s: %s", where, strerror(-r));
+		r = stream_open(c, &s, e);
+	if (!r)
+		r = stream_write(c, &s, req.data, req.len, e);
 	buf_free(&req);
 	while (!r && !done) {
-		n = read(fd, data, sizeof(data));
-		if (n < 0 && errno == EINTR && !x->fn)
-			continue;
+		n = stream_read(c, &s, data, sizeof(data), e);
 		if (n < 0) {
-			r = -errno;
-			if (r != -EINTR)
-				err_set(e, 0, "Failed to read from %s: %s", where, strerror(errno));
+			r = (int)n;
 			break;
 		}
 		if (n == 0) {
@@ -269,9 +492,34 @@ static int exchange_run(struct client *c, struct exchange *x, const char *method
 	}
 	if (r == -ENOMEM && !e->msg[0])
 		err_set(e, 0, "Out of memory");
-	if (fd >= 0)
-		close(fd);
+	stream_close(&s);
 	return r;
+}
+
+/* The "error" of an API error body, or "". */
+static void error_of(const struct buf *body, char *out, size_t len)
+{
+	cJSON *doc = body->len ? cJSON_ParseWithLength(body->data, body->len) : NULL;
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "error");
+
+	snprintf(out, len, "%s", cJSON_IsString(msg) ? msg->valuestring : "");
+	cJSON_Delete(doc);
+}
+
+static int refused(const struct client *c, const struct client_response *out, struct err *e)
+{
+	char why[160];
+
+	error_of(&out->body, why, sizeof(why));
+	if (out->status == 401) {
+		err_set(e, 0, "Access denied by %s: %s (check %s, or %s and %s)", client_where(c),
+			*why ? why : "no valid credential", CLIENT_ENV_TOKEN, CLIENT_ENV_CERT,
+			CLIENT_ENV_KEY);
+		return -EACCES;
+	}
+	err_set(e, 0, "Permission denied by %s: %s", client_where(c),
+		*why ? why : "this credential may not do that");
+	return -EPERM;
 }
 
 static int exchange(struct client *c, const char *method, const char *target, const char *body,
@@ -302,6 +550,8 @@ static int exchange(struct client *c, const char *method, const char *target, co
 		err_set(e, 0, "Out of memory");
 		return -ENOMEM;
 	}
+	if (!r && (out->status == 401 || out->status == 403))
+		r = refused(c, out, e);
 	return r;
 }
 
@@ -383,4 +633,186 @@ int client_escape(struct buf *b, const char *s)
 			r = buf_printf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
 	}
 	return r;
+}
+
+/* --- settings ------------------------------------------------------------ */
+
+int client_tls(struct client *c, const char *ca, const char *cert, const char *key,
+	       struct err *e)
+{
+	int r;
+
+	if (c->transport != CLIENT_HTTPS)
+		return 0;
+	if (!ca || !*ca) {
+		err_set(e, 0, "%s is not set: the cluster's CA certificate (ca.crt) is needed to "
+			"check %s", CLIENT_ENV_CA, client_where(c));
+		return -EINVAL;
+	}
+	if (!cert != !key || (cert && (!*cert != !*key))) {
+		err_set(e, 0, "%s and %s go together: a client certificate and its key",
+			CLIENT_ENV_CERT, CLIENT_ENV_KEY);
+		return -EINVAL;
+	}
+	snprintf(c->ca_path, sizeof(c->ca_path), "%s", ca);
+	c->anchors = calloc(1, sizeof(*c->anchors));
+	if (!c->anchors)
+		return -ENOMEM;
+	if ((r = tls_anchors_load(c->anchors, ca, e)) < 0)
+		return r;
+	if (!cert || !*cert)
+		return 0;
+	c->chain = calloc(1, sizeof(*c->chain));
+	c->key = calloc(1, sizeof(*c->key));
+	if (!c->chain || !c->key)
+		return -ENOMEM;
+	if ((r = tls_chain_load(c->chain, cert, e)) < 0 || (r = tls_key_load(c->key, key, e)) < 0)
+		return r;
+	return 0;
+}
+
+void client_free(struct client *c)
+{
+	if (c->anchors)
+		tls_anchors_free(c->anchors);
+	if (c->chain)
+		tls_chain_free(c->chain);
+	if (c->key)
+		tls_key_free(c->key);
+	free(c->anchors);
+	free(c->chain);
+	free(c->key);
+	c->anchors = NULL;
+	c->chain = NULL;
+	c->key = NULL;
+}
+
+/* The config file's [Client] settings. */
+struct config {
+	char *endpoint, *token, *ca, *cert, *key;
+	const char *path;
+	struct err *e;
+};
+
+static int config_item(const struct ini_item *it, void *arg)
+{
+	struct config *cf = arg;
+	char **slot = NULL;
+
+	if (it->kind == INI_BAD) {
+		err_set(cf->e, it->line, "%s:%u: %s", cf->path, it->line, it->value);
+		return -EINVAL;
+	}
+	if (it->kind != INI_ENTRY || strcmp(it->section, "Client"))
+		return 0;
+	if (!strcmp(it->key, "Endpoint"))
+		slot = &cf->endpoint;
+	else if (!strcmp(it->key, "Token"))
+		slot = &cf->token;
+	else if (!strcmp(it->key, "CA"))
+		slot = &cf->ca;
+	else if (!strcmp(it->key, "Certificate"))
+		slot = &cf->cert;
+	else if (!strcmp(it->key, "Key"))
+		slot = &cf->key;
+	if (!slot)
+		return 0;
+	free(*slot);
+	*slot = strdup(it->value);
+	return *slot ? 0 : -ENOMEM;
+}
+
+static int config_read(struct config *cf, struct err *e)
+{
+	const char *env = getenv(CLIENT_ENV_CONFIG), *xdg = getenv("XDG_CONFIG_HOME"),
+		   *home = getenv("HOME");
+	static char path[4096];
+	char text[CLIENT_CONFIG_MAX];
+	size_t n;
+	FILE *f;
+	int r;
+
+	if (env && *env)
+		snprintf(path, sizeof(path), "%s", env);
+	else if (xdg && *xdg)
+		snprintf(path, sizeof(path), "%s/pith/config", xdg);
+	else if (home && *home)
+		snprintf(path, sizeof(path), "%s/.config/pith/config", home);
+	else
+		return 0;
+	cf->path = path;
+	cf->e = e;
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !(env && *env))
+			return 0;
+		r = -errno;
+		err_set(e, 0, "Failed to read %s: %s", path, strerror(errno));
+		return r;
+	}
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (n == sizeof(text)) {
+		err_set(e, 0, "Failed to read %s: larger than %d bytes", path, CLIENT_CONFIG_MAX);
+		return -EFBIG;
+	}
+	return ini_parse(text, n, config_item, cf);
+}
+
+static const char *pick(const char *flag, const char *env_name, const char *file)
+{
+	const char *env = getenv(env_name);
+
+	if (flag)
+		return flag;
+	if (env && *env)
+		return env;
+	return file;
+}
+
+int client_setup(struct client *c, const char *endpoint_flag, struct err *e)
+{
+	struct config cf = { 0 };
+	const char *endpoint;
+	int r = config_read(&cf, e);
+
+	if (r == 0) {
+		endpoint = pick(endpoint_flag, CLIENT_ENV_ENDPOINT, cf.endpoint);
+		r = client_init(c, endpoint ? endpoint : CLIENT_ENDPOINT_DEFAULT,
+				pick(NULL, CLIENT_ENV_TOKEN, cf.token), e);
+	}
+	if (r == 0)
+		r = client_tls(c, pick(NULL, CLIENT_ENV_CA, cf.ca), pick(NULL, CLIENT_ENV_CERT, cf.cert),
+			       pick(NULL, CLIENT_ENV_KEY, cf.key), e);
+	if (r == -ENOMEM && !e->msg[0])
+		err_set(e, 0, "Out of memory");
+	if (cf.token)
+		explicit_bzero(cf.token, strlen(cf.token));
+	free(cf.endpoint);
+	free(cf.token);
+	free(cf.ca);
+	free(cf.cert);
+	free(cf.key);
+	return r;
+}
+
+int client_exit_code(int r)
+{
+	switch (r) {
+	case -EACCES:
+		return CLIENT_EXIT_AUTH;
+	case -EPERM:
+		return CLIENT_EXIT_FORBIDDEN;
+	case -EPROTO:
+		return CLIENT_EXIT_TLS;
+	case -EBADMSG:
+	case -EFBIG:
+	case -EMSGSIZE:
+		return CLIENT_EXIT_PROTOCOL;
+	case -EINVAL:
+	case -ENAMETOOLONG:
+		return CLIENT_EXIT_USAGE;
+	default:
+		return CLIENT_EXIT_UNREACHABLE;
+	}
 }

@@ -896,9 +896,9 @@ int cmd_journalctl(int argc, char **argv)
 		return 0;
 	}
 	x.a = &a;
-	if (client_init(&x.c, client_endpoint_pick(a.endpoint), getenv(CLIENT_ENV_TOKEN), &x.e) < 0) {
+	if (client_setup(&x.c, a.endpoint, &x.e) < 0) {
 		fprintf(stderr, "%s\n", x.e.msg);
-		return 1;
+		return CLIENT_EXIT_USAGE;
 	}
 	if (x.c.transport == CLIENT_HTTPS)
 		snprintf(host, sizeof(host), "%s", x.c.host);
@@ -917,5 +917,8 @@ int cmd_journalctl(int argc, char **argv)
 		fprintf(stderr, "%s\n", x.e.msg[0] ? x.e.msg : strerror(-r));
 	cJSON_Delete(x.procs);
 	buf_free(&x.out);
-	return r < 0 && r != -EPIPE && !(r == -EINTR && interrupted) ? 1 : 0;
+	client_free(&x.c);
+	if (r < 0 && r != -EPIPE && !(r == -EINTR && interrupted))
+		return r == -EIO || r == -ENOMEM ? 1 : client_exit_code(r);
+	return 0;
 }

@@ -511,6 +511,55 @@ static void widen(struct col *c, const char *s)
 		c->width = w;
 }
 
+/* A table as systemctl -o json prints it: one object per row, the column
+ * headings in lower case with "_" for spaces as keys. */
+static int json_rows(struct buf *b, cJSON *rows, const struct out_opts *o)
+{
+	char *text = o->json > 1 ? cJSON_Print(rows) : cJSON_PrintUnformatted(rows);
+	int r = text ? buf_printf(b, "%s\n", text) : -ENOMEM;
+
+	free(text);
+	cJSON_Delete(rows);
+	return r;
+}
+
+static int json_row(cJSON *rows, const char *const *kv)
+{
+	cJSON *row = cJSON_CreateObject();
+
+	if (!row || !cJSON_AddItemToArray(rows, row))
+		return -ENOMEM;
+	for (; *kv; kv += 2)
+		if (!cJSON_AddStringToObject(row, kv[0], kv[1]))
+			return -ENOMEM;
+	return 0;
+}
+
+static int unit_list_json(struct buf *b, const cJSON *units, const struct out_filter *f,
+			  const struct out_opts *o, unsigned *listed)
+{
+	cJSON *rows = cJSON_CreateArray();
+	const cJSON *u;
+	int r = rows ? 0 : -ENOMEM;
+
+	*listed = 0;
+	cJSON_ArrayForEach(u, units) {
+		const char *kv[] = { "unit", out_str(u, "name"), "load", out_str(u, "load_state"),
+				     "active", out_str(u, "active_state"), "sub", out_str(u, "sub_state"),
+				     "description", out_str(u, "description"), NULL };
+
+		if (r || !unit_wanted(u, f))
+			continue;
+		r = json_row(rows, kv);
+		(*listed)++;
+	}
+	if (r) {
+		cJSON_Delete(rows);
+		return r;
+	}
+	return json_rows(b, rows, o);
+}
+
 int out_unit_list(struct buf *b, const cJSON *units, const struct out_filter *f,
 		  const struct out_opts *o, unsigned *listed)
 {
@@ -522,6 +571,8 @@ int out_unit_list(struct buf *b, const cJSON *units, const struct out_filter *f,
 	unsigned n = 0;
 	int r = 0;
 
+	if (o->json)
+		return unit_list_json(b, units, f, o, listed);
 	cJSON_ArrayForEach(u, units) {
 		if (!unit_wanted(u, f))
 			continue;
@@ -605,6 +656,28 @@ int out_unit_file_list(struct buf *b, const cJSON *files, const struct out_filte
 	const cJSON *u;
 	unsigned n = 0;
 	int r = 0;
+
+	if (o->json) {
+		cJSON *rows = cJSON_CreateArray();
+
+		r = rows ? 0 : -ENOMEM;
+		cJSON_ArrayForEach(u, files) {
+			const char *kv[] = { "unit_file", out_str(u, "name"), "state",
+					     out_str(u, "state"), NULL };
+
+			if (r || !name_wanted(out_str(u, "name"), f) ||
+			    (f->states && !word_in(out_str(u, "state"), f->states)))
+				continue;
+			r = json_row(rows, kv);
+			n++;
+		}
+		*listed = n;
+		if (r) {
+			cJSON_Delete(rows);
+			return r;
+		}
+		return json_rows(b, rows, o);
+	}
 
 	cJSON_ArrayForEach(u, files)
 		if (name_wanted(out_str(u, "name"), f) &&

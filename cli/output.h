@@ -45,6 +45,7 @@ struct out_opts {
 	bool plain;		/* list-units: no status-dot column */
 	bool no_legend;		/* lists: no header and no footer */
 	bool no_hostname;	/* journal lines: leave the host name out */
+	int json;		/* lists as JSON, as systemctl -o json: 1 compact, 2 pretty */
 	const char *hostname;	/* journal lines: for entries that carry none */
 };
 

@@ -247,8 +247,10 @@ static int call(struct ctx *x, const char *method, const char *path, const char 
 	if (r == -ENOMEM)
 		oom();
 	if (r < 0) {
+		/* No verb can go on without its node: the exit status says why. */
+		emit(x);
 		fprintf(stderr, "%s\n", e.msg);
-		return -1;
+		exit(client_exit_code(r));
 	}
 	return 0;
 }
@@ -754,9 +756,9 @@ int cmd_systemctl(int argc, char **argv)
 		fprintf(stderr, "Unknown command verb %s.\n", a.verb);
 		return SCTL_EXIT_FAILURE;
 	}
-	if (client_init(&x.c, client_endpoint_pick(a.endpoint), getenv(CLIENT_ENV_TOKEN), &e) < 0) {
+	if (client_setup(&x.c, a.endpoint, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
-		return SCTL_EXIT_FAILURE;
+		return CLIENT_EXIT_USAGE;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	x.a = &a;
@@ -764,6 +766,7 @@ int cmd_systemctl(int argc, char **argv)
 	x.o.color = out_color_wanted(STDOUT_FILENO);
 	x.o.plain = a.plain;
 	x.o.no_legend = a.no_legend;
+	x.o.json = a.mode == JCTL_JSON ? 1 : a.mode == JCTL_JSON_PRETTY ? 2 : 0;
 	x.o.hostname = x.c.transport == CLIENT_HTTPS ? x.c.host : NULL;
 	if (!x.o.hostname) {
 		static char host[CLIENT_HOST_MAX + 1];
@@ -773,6 +776,7 @@ int cmd_systemctl(int argc, char **argv)
 	}
 	rc = v->fn(&x);
 	emit(&x);
+	client_free(&x.c);
 	cJSON_Delete(x.units);
 	buf_free(&x.out);
 	buf_free(&x.err);

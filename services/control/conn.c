@@ -102,7 +102,9 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 	c->addr = *ss;
 	addr_text(ss, c->peer, sizeof(c->peer));
 	http_parser_init(c->p, HTTP_REQUEST);
-	c->p->body_max = CONTROL_BODY_MAX;
+	/* The body limit is route.c's, after authentication: a stranger
+	 * announcing 10 GB gets 401, not 413. */
+	c->p->body_max = HTTP_BODY_UNLIMITED;
 	c->accepted_ms = c->active_ms = loop_now_ms();
 	for (struct conn *o = ctl->conns; o; o = o->next)
 		if (same_client(&o->addr, ss))
@@ -229,6 +231,7 @@ static void request_finish(struct conn *c)
 		return;
 	}
 	http_parser_reset(c->p);
+	c->p->body_max = HTTP_BODY_UNLIMITED;
 	c->in_request = false;
 	c->answered = false;
 	c->discard_body = false;

@@ -129,9 +129,17 @@ static enum auth_role authenticate(struct conn *c)
 	if (!authz) {
 		if (cert_role != AUTH_NONE)
 			return cert_role;
-		refused(c, peer->verified ? "the client certificate has no role (O=admin or O=read-only)" :
-					    "no credential");
-		conn_respond_error(c, 401, "a credential is required: a bearer token or a client certificate");
+		if (peer->verified) {
+			refused(c, "the client certificate has no role (O=admin or O=read-only)");
+			conn_respond_error(c, 401, "the client certificate has no role (O=admin or O=read-only)");
+		} else if (c->ctl->cas.n && peer->ncerts) {
+			refused(c, "client certificate refused");
+			conn_respond_error(c, 401, "the client certificate was refused: %s",
+					   tls_strerror((int)peer->err));
+		} else {
+			refused(c, "no credential");
+			conn_respond_error(c, 401, "a credential is required: a bearer token or a client certificate");
+		}
 		return AUTH_NONE;
 	}
 	/* A credential that is wrong is refused even beside a good certificate. */
@@ -358,6 +366,11 @@ void route_request(struct conn *c)
 		c->closing_after = c->p->framing != HTTP_BODY_NONE;
 		return conn_respond_error(c, 403, "this credential may only read (GET, HEAD)");
 	}
+	if (c->p->framing == HTTP_BODY_LENGTH && c->p->content_length > CONTROL_BODY_MAX) {
+		c->closing_after = true;
+		return conn_respond_error(c, 413, "the body is larger than %d bytes", CONTROL_BODY_MAX);
+	}
+	c->p->body_max = CONTROL_BODY_MAX;
 	/* The local routes take no body; one sent anyway is read and dropped. */
 	c->discard_body = true;
 	switch (c->route) {

@@ -1038,8 +1038,9 @@ static void failing_to_connect_says_where_and_why(void **state)
 	assert_string_equal(e.msg, "Failed to connect to /nonexistent/pith.sock: No such file or directory");
 	buf_free(&r.body);
 	assert_int_equal(client_init(&c, "https://node1:7443", NULL, &e), 0);
-	assert_int_equal(client_request(&c, "GET", "/v1/units", NULL, 0, &r, &e), -EPROTONOSUPPORT);
-	assert_string_equal(e.msg, "Failed to connect to node1:7443: HTTPS endpoints are not supported yet");
+	assert_int_equal(client_request(&c, "GET", "/v1/units", NULL, 0, &r, &e), -EINVAL);
+	assert_string_equal(e.msg, "Failed to connect to node1:7443: no CA to check its certificate with "
+				   "(set PITH_CA to the cluster's ca.crt)");
 	buf_free(&r.body);
 }
 

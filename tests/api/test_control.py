@@ -1,0 +1,460 @@
+"""The control port (pith-control) on the host, in front of a pith-init
+--root: TLS, credentials and roles, the API passed through, the CLI over
+HTTPS, and bad input. Every client here is one nobody on this project
+wrote: curl, openssl s_client, Python's ssl and requests."""
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+import requests
+
+from controllib import Control, start, gen
+from unitlib import wait_until, unit
+
+HELLO = unit("""
+    [Unit]
+    Description=Hello over HTTPS
+
+    [Service]
+    ExecStart=/bin/sh -c 'while true; do echo "Hello World"; sleep 0.2; done'
+    """)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    init, control = start(tmp_path_factory.mktemp("control"))
+    yield control
+    control.stop()
+    init.cleanup()
+
+
+# --- authentication and authorization ---------------------------------------------
+
+# Every route a client could try; none may answer without a credential.
+ROUTES = [
+    ("GET", "/healthz"), ("GET", "/v1/machine"), ("GET", "/metrics"), ("GET", "/v1/units"),
+    ("GET", "/v1/units/hello.service"), ("GET", "/v1/journal"), ("GET", "/v1/unit-files"),
+    ("POST", "/v1/daemon-reload"), ("POST", "/v1/units/x.service/start"),
+    ("PUT", "/v1/units/sneaky.service/file"), ("DELETE", "/v1/units/x.service/file"),
+    ("POST", "/v1/machine/reboot"), ("POST", "/v1/machine/poweroff"), ("GET", "/nope"),
+]
+
+
+def test_no_credential_gets_401_on_every_route_and_reaches_nothing(node):
+    for method, path in ROUTES:
+        code, body, _ = node.curl("-X", method, "--data-binary", "[Service]\nExecStart=/bin/true\n",
+                                  node.url(path))
+        assert code == 401, (method, path, body)
+        assert json.loads(body)["error"]
+    assert not os.path.exists(node.init.path("etc", "pith", "units", "sneaky.service"))
+    assert node.init.proc.poll() is None
+    # Each refusal is logged with the peer's address.
+    assert re.search(r"auth: refused 127\.0\.0\.1:\d+: PUT /v1/units/sneaky\.service/file: no credential",
+                     node.log())
+
+
+def test_401_names_both_schemes(node):
+    out = subprocess.run(["curl", "-sS", "-i", "--cacert", node.creds.ca, node.url("/v1/units")],
+                         capture_output=True, text=True, timeout=20).stdout
+    assert re.search(r"^WWW-Authenticate: Bearer realm=\"pith\"$", out, re.M)
+    assert re.search(r"^WWW-Authenticate: Basic realm=\"pith\"", out, re.M)
+
+
+@pytest.mark.parametrize("header", [
+    "Bearer pith_wrongwrongwrongwrongwrongwrongwrongwrongwro",
+    "Bearer ",
+    "Bearer a b",
+    "Basic " + base64.b64encode(b"root:nottheone").decode(),
+    "Basic !!!notbase64",
+    "Basic " + base64.b64encode(b"no-colon-here").decode(),
+    "Digest username=\"root\"",
+    "Token abc",
+])
+def test_wrong_or_malformed_credentials_get_401(node, header):
+    code, body, _ = node.curl("-H", "Authorization: " + header, node.url("/v1/machine"))
+    assert code == 401, body
+
+
+def test_a_wrong_token_beside_a_good_certificate_is_refused(node):
+    code, _, _ = node.curl("--cert", node.creds.client("alice")[0], "--key", node.creds.client("alice")[1],
+                           "-H", "Authorization: Bearer pith_nope", node.url("/v1/machine"))
+    assert code == 401
+
+
+def test_admin_token_as_bearer_as_basic_and_admin_certificate(node):
+    c = node.creds
+    assert node.curl(node.url("/v1/machine"), token=c.admin)[0] == 200
+    assert node.curl("-u", "root:" + c.admin, node.url("/v1/machine"))[0] == 200
+    assert node.curl("-u", "anyone:" + c.admin, "-X", "POST", node.url("/v1/daemon-reload"))[0] == 200
+    cert, key = c.client("alice")
+    code, body, _ = node.curl("--cert", cert, "--key", key, "-X", "POST", node.url("/v1/daemon-reload"))
+    assert code == 200, body
+
+
+def test_read_only_may_read_and_nothing_else(node):
+    c = node.creds
+    cert, key = c.client("rob")
+    for how in (["-H", "Authorization: Bearer " + c.reader], ["--cert", cert, "--key", key]):
+        assert node.curl(*how, node.url("/v1/units"))[0] == 200
+        assert node.curl(*how, "-I", node.url("/healthz"))[0] == 200
+        code, body, _ = node.curl(*how, "-X", "PUT", "--data-binary", "[Service]\nExecStart=/bin/true\n",
+                                  node.url("/v1/units/ro.service/file"))
+        assert code == 403, body
+        assert "only read" in json.loads(body)["error"]
+        assert node.curl(*how, "-X", "POST", node.url("/v1/machine/reboot"))[0] == 403
+        assert node.curl(*how, "-X", "DELETE", node.url("/v1/units/ro.service/file"))[0] == 403
+    assert not os.path.exists(node.init.path("etc", "pith", "units", "ro.service"))
+    assert node.init.proc.poll() is None
+
+
+def test_a_certificate_from_another_ca_is_refused(node):
+    cert, key = node.creds.client("mallory", other=True)
+    code, body, _ = node.curl("--cert", cert, "--key", key, node.url("/v1/machine"))
+    assert code == 401
+    assert "client certificate was refused" in json.loads(body)["error"]
+
+
+def test_tokens_are_read_again_on_sighup(node):
+    code, _, _ = node.curl(node.url("/healthz"), token="pith_notyetvalidnotyetvalidnotyetvalidnotyetval")
+    assert code == 401
+    new = gen(node.creds.dir, "token", "--name", "rotated")
+    assert node.curl(node.url("/healthz"), token=new)[0] == 401
+    node.proc.send_signal(signal.SIGHUP)
+    wait_until("the reload", lambda: "credentials read again" in node.log())
+    assert node.curl(node.url("/healthz"), token=new)[0] == 200
+    assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+
+
+# --- TLS -----------------------------------------------------------------------------
+
+def s_client(node, *args):
+    r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % node.port,
+                        "-CAfile", node.creds.ca, "-verify_return_error"] + list(args),
+                       input="", capture_output=True, text=True, timeout=20)
+    return r.stdout + r.stderr
+
+
+def negotiated(out):
+    m = re.search(r"^New, (\S+), Cipher is (\S+)", out, re.M)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def test_tls12_with_ecdhe_and_aead_only(node):
+    assert negotiated(s_client(node, "-tls1_2")) == ("TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256")
+    for suite in ("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"):
+        out = s_client(node, "-tls1_2", "-cipher", suite)
+        assert negotiated(out) == ("TLSv1.2", suite), out
+        assert "Verify return code: 0 (ok)" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["-tls1"], ["-tls1_1"], ["-tls1_3"],
+    ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256"],
+    ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"],
+    ["-tls1_2", "-cipher", "AES128-GCM-SHA256"],
+    ["-tls1_2", "-cipher", "AES256-SHA"],
+    ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"],
+])
+def test_old_protocols_and_non_aead_suites_are_refused(node, args):
+    out = s_client(node, *(args + (["-cipher", "ALL:@SECLEVEL=0"] if args[0] in ("-tls1", "-tls1_1") else [])))
+    assert negotiated(out) is None or negotiated(out)[1] == "(NONE)", out
+
+
+def test_the_certificate_names_the_node_and_chains_to_the_cluster_ca(node):
+    s = node.tls_socket()
+    der = s.getpeercert()
+    assert s.version() == "TLSv1.2"
+    assert ("IP Address", "127.0.0.1") in der["subjectAltName"]
+    assert ("DNS", "node1") in der["subjectAltName"]
+    s.close()
+    # A client that trusts another CA fails the handshake.
+    ctx = ssl.create_default_context(cafile=os.path.join(node.creds.other, "ca.crt"))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        ctx.wrap_socket(socket.create_connection(("127.0.0.1", node.port), timeout=10),
+                        server_hostname="127.0.0.1")
+
+
+def test_requests_reads_the_api(node):
+    s = requests.Session()
+    s.trust_env = False     # REQUESTS_CA_BUNDLE would override verify
+    s.verify = node.creds.ca
+    s.headers["Authorization"] = "Bearer " + node.creds.admin
+    m = s.get(node.url("/v1/machine"), timeout=10)
+    assert m.status_code == 200
+    body = m.json()
+    for k in ("name", "machine_id", "boot_id", "version", "uptime_usec", "load", "memory", "addresses"):
+        assert k in body
+    assert len(body["load"]) == 3 and body["memory"]["total_bytes"] > 0
+    assert s.get(node.url("/healthz"), timeout=10).json() == {"status": "ok"}
+    # Keep-alive: the same connection serves many requests.
+    for _ in range(20):
+        assert s.get(node.url("/v1/units"), timeout=10).status_code == 200
+
+
+def test_garbage_instead_of_tls_is_dropped_and_others_are_served(node):
+    for junk in (b"\x16\x03\x03\xff\xff" + os.urandom(300), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                 os.urandom(5000), b"\x17\x03\x03\x00\x10" + b"A" * 16):
+        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        s.sendall(junk)
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+    assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+
+
+# --- the API through the port ---------------------------------------------------------
+
+def test_unit_uploaded_started_followed_and_stopped_over_https(node):
+    c = node.creds
+    code, body, _ = node.curl("-X", "PUT", "--data-binary", HELLO, node.url("/v1/units/hello.service/file"),
+                              token=c.admin)
+    assert code in (200, 201), body
+    r = node.cli("systemctl", "start", "hello")
+    assert r.returncode == 0, r.stderr
+    r = node.cli("systemctl", "status", "hello")
+    assert r.returncode == 0, r.stderr
+    assert "● hello.service - Hello over HTTPS" in r.stdout
+    assert re.search(r"Active: active \(running\)", r.stdout)
+    follow = subprocess.Popen([os.path.join(node.init.bindir(), "journalctl"), "-f", "-u", "hello"],
+                              env=dict(os.environ, PITH_ENDPOINT=node.endpoint, PITH_CA=c.ca,
+                                       PITH_TOKEN=c.admin, HOME=node.init.root),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = [follow.stdout.readline() for _ in range(8)]
+        assert sum("Hello World" in l for l in seen) >= 6, seen
+    finally:
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=10) == 0
+    r = node.cli("systemctl", "stop", "hello")
+    assert r.returncode == 0, r.stderr
+    assert node.cli("systemctl", "is-active", "hello").stdout.strip() == "inactive"
+
+
+def test_the_cli_says_what_went_wrong_with_fixed_exit_codes(node):
+    r = node.cli("systemctl", "status", "hello", token="pith_wrong")
+    assert r.returncode == 113 and "Access denied by 127.0.0.1" in r.stderr, r
+    r = node.cli("systemctl", "daemon-reload", token=node.creds.reader)
+    assert r.returncode == 114 and "Permission denied" in r.stderr, r
+    r = node.cli("systemctl", "status", "hello", env={"PITH_CA": os.path.join(node.creds.other, "ca.crt")})
+    assert r.returncode == 112, r
+    assert "certificate (CN=node1) was refused: the certificate is not signed by a trusted CA" in r.stderr
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    r = node.cli("systemctl", "status", "hello", env={"PITH_ENDPOINT": "https://127.0.0.1:%d" % port})
+    closed.close()
+    assert r.returncode == 111 and "Connection refused" in r.stderr, r
+    r = node.cli("journalctl", "-u", "hello", token="pith_wrong")
+    assert r.returncode == 113, r
+    r = node.cli("systemctl", "status", "nosuch")
+    assert r.returncode == 4 and "could not be found" in r.stderr, r
+    r = node.cli("systemctl", "status", "hello", env={"PITH_CA": ""})
+    assert r.returncode == 100 and "PITH_CA is not set" in r.stderr, r
+
+
+def test_the_cli_reads_a_config_file_and_client_certificates(node):
+    cert, key = node.creds.client("alice")
+    cfg = node.init.path("pith.conf")
+    with open(cfg, "w") as f:
+        f.write("[Client]\nEndpoint=%s\nCA=%s\nCertificate=%s\nKey=%s\n" % (node.endpoint, node.creds.ca, cert, key))
+    env = dict(os.environ, PITH_CONFIG=cfg, HOME=node.init.root)
+    for k in ("PITH_ENDPOINT", "PITH_CA", "PITH_TOKEN", "PITH_CERT", "PITH_KEY"):
+        env.pop(k, None)
+    r = subprocess.run([os.path.join(node.init.bindir(), "systemctl"), "daemon-reload"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
+def test_metrics_are_prometheus_text_with_units_and_requests(node):
+    code, body, _ = node.curl(node.url("/metrics"), token=node.creds.admin)
+    assert code == 200
+    samples = {}
+    for line in body.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$', line)
+        assert m, "not a sample line: %r" % line
+        float(m.group(3))
+        samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    assert 'pith_unit_active{unit="multi-user.target"}' in samples
+    assert any(k.startswith("pith_control_requests_total{") for k in samples)
+    assert samples["pith_control_auth_refused_total"] >= 1
+    assert any(k.startswith("pith_control_request_duration_seconds_bucket{") for k in samples)
+    assert "pith_journal_entries_total" in samples
+
+
+# --- HTTP done properly ----------------------------------------------------------------
+
+def auth(node):
+    return ("Authorization: Bearer %s\r\n" % node.creds.admin).encode()
+
+
+def test_pipelined_requests_are_answered_in_order(node):
+    reqs = b"".join(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n" for _ in range(3))
+    reqs += b"GET /v1/machine HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"Connection: close\r\n\r\n"
+    out = node.exchange(reqs)
+    assert out.count(b"HTTP/1.1 200 OK") == 4, out
+    assert out.rindex(b'{"status":"ok"}') < out.index(b'"machine_id"')
+
+
+def test_chunked_upload_and_expect_continue(node):
+    body = unit("""
+        [Service]
+        ExecStart=/bin/sleep 1000
+        """).encode()
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]) for i in range(0, len(body), 7))
+    req = (b"PUT /v1/units/chunky.service/file HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked + b"0\r\n\r\n")
+    out = node.exchange(req)
+    assert out.startswith(b"HTTP/1.1 201"), out
+    with open(node.init.path("etc", "pith", "units", "chunky.service"), "rb") as f:
+        assert f.read() == body
+    s = node.tls_socket()
+    s.sendall(b"PUT /v1/units/cont.service/file HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+              b"Expect: 100-continue\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+    assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    s.sendall(body)
+    rest = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    assert b"HTTP/1.1 201" in rest, rest
+    s.close()
+
+
+def test_unauthenticated_expect_continue_is_refused_before_the_body(node):
+    out = node.exchange(b"PUT /v1/units/x.service/file HTTP/1.1\r\nHost: x\r\n"
+                        b"Expect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 401"), out
+    assert b"100 Continue" not in out
+    # Authenticated, the same size is too large.
+    out = node.exchange(b"PUT /v1/units/x.service/file HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+                        b"Expect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 413"), out
+
+
+@pytest.mark.parametrize("head,status", [
+    (b"POST /v1/daemon-reload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n", 400),
+    (b"POST /v1/daemon-reload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n", 400),
+    (b"POST /v1/daemon-reload HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n", 400),
+    (b"POST /v1/daemon-reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n", 501),
+    (b"POST /v1/daemon-reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n", 400),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n", 414),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(100)), 431),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 20000 + b"\r\n", 431),
+    (b"PUT /v1/units/x.service/file HTTP/1.1\r\nHost: x\r\nContent-Length: 10737418240\r\n", 413),
+    (b"GET / HTTP/1.1\nHost: x\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n", 400),
+])
+def test_framing_errors_get_their_status_and_close(node, head, status):
+    out = node.exchange(head + auth(node) + b"\r\nabc" + b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n")
+    assert out.startswith(b"HTTP/1.1 %d " % status), out[:200]
+    assert b"Connection: close" in out
+    # The smuggled second request is never answered.
+    assert out.count(b"HTTP/1.1 ") == 1, out
+
+
+def test_json_nested_100000_deep_and_invalid_utf8_are_refused_cleanly(node):
+    deep = b"[" * 100000 + b"]" * 100000
+    r = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert", node.creds.ca,
+                        "-H", "Authorization: Bearer " + node.creds.admin, "-X", "PUT",
+                        "--data-binary", "@-", node.url("/v1/units/deep.service/file")],
+                       input=deep, capture_output=True, timeout=30)
+    assert r.stdout.rsplit(b"\n", 1)[1] == b"400", r.stdout[-300:]
+    r = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert", node.creds.ca,
+                        "-H", "Authorization: Bearer " + node.creds.admin,
+                        node.url("/v1/units/\xff\xfe.service")], capture_output=True, timeout=30)
+    assert r.stdout.rsplit(b"\n", 1)[1] in (b"400", b"404"), r.stdout
+    assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+
+
+def test_slowloris_gets_408_while_others_are_served(node):
+    s = node.tls_socket()
+    s.sendall(b"GET /healthz HTTP/1.1\r\n")
+    t0 = time.monotonic()
+    out = b""
+    s.settimeout(1)
+    while time.monotonic() - t0 < 25:
+        # One byte a second keeps the idle timeout away but not the header one.
+        try:
+            s.sendall(b"X")
+        except OSError:
+            break
+        try:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+        except socket.timeout:
+            pass
+        assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+    s.close()
+    assert out.startswith(b"HTTP/1.1 408"), out
+    assert 9 <= time.monotonic() - t0 <= 20
+
+
+def test_a_flood_of_idle_connections_costs_little_and_blocks_nobody(node):
+    before = node.rss_kib()
+    idle = []
+    try:
+        # The flood comes from other loopback addresses, 64 at most from each
+        # (the per-client limit); the honest client is 127.0.0.1.
+        for i in range(300):
+            s = socket.create_connection(("127.0.0.1", node.port), timeout=10,
+                                         source_address=("127.0.1.%d" % (1 + i // 60), 0))
+            idle.append(s)
+        # Half of them send a ClientHello's first bytes and stop.
+        for s in idle[::2]:
+            s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+        grown = node.rss_kib() - before
+        # About 4 KiB each is touched; the TLS and HTTP buffers are not, until used.
+        assert grown < 300 * 32, "RSS grew by %d KiB for 300 idle connections" % grown
+    finally:
+        for s in idle:
+            s.close()
+
+
+# --- limits ------------------------------------------------------------------------------
+
+def test_connections_past_the_per_client_limit_get_503(tmp_path):
+    init, control = start(tmp_path, "--max-connections-per-client", "4")
+    try:
+        held = [control.tls_socket() for _ in range(4)]
+        out = control.exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(control) + b"\r\n")
+        assert out.startswith(b"HTTP/1.1 503"), out
+        for s in held:
+            s.close()
+        wait_until("a free slot", lambda: control.curl(control.url("/healthz"), token=control.creds.admin)[0] == 200)
+    finally:
+        control.stop()
+        init.cleanup()
+
+
+def test_reboot_over_https_takes_init_down(tmp_path):
+    init, control = start(tmp_path)
+    try:
+        code, body, _ = control.curl("-X", "POST", control.url("/v1/machine/reboot"), token=control.creds.reader)
+        assert code == 403
+        assert init.proc.poll() is None
+        r = control.cli("pith", "reboot")
+        assert r.returncode == 0, r.stderr
+        assert init.proc.wait(timeout=30) == 0
+        assert re.search(r"shutting down: reboot requested over the API", init.console())
+    finally:
+        control.stop()
+        init.cleanup()
