@@ -99,7 +99,7 @@ class Node:
 
     def __init__(self, name, rundir, machine="microvm", memory=256,
                  kernel=None, initrd=None, append="", config=None,
-                 netdev=None, mac=None, hostfwd=None, prefix=None):
+                 netdev=None, mac=None, hostfwd=None, prefix=None, files=None):
         if machine not in MACHINES:
             raise ValueError("unknown machine type %r (want %s)" %
                              (machine, ", ".join(MACHINES)))
@@ -111,6 +111,7 @@ class Node:
         self.initrd = initrd or os.path.join(IMAGE, "initramfs.cpio")
         self.append = append
         self.config = config
+        self.files = files or {}  # /etc/pith/<name> on the node: host path
         self.netdev = netdev
         self.mac = mac
         self.hostfwd = hostfwd or []
@@ -128,6 +129,10 @@ class Node:
         tsc_khz = host_tsc_khz() if self.machine == "microvm" and accel == "tcg" else None
         if tsc_khz:
             append = "tsc_early_khz=%d %s" % (tsc_khz, append)
+        if self.machine == "microvm":
+            # microvm has no reset register: a reboot is a triple fault, which
+            # QEMU turns into a reset of the machine.
+            append = "reboot=t " + append
         args = self.prefix + [
             qemu_binary(), "-M", m["machine"], "-accel", accel,
             "-m", str(self.memory), "-smp", "1",
@@ -142,6 +147,8 @@ class Node:
         ]
         if self.config:
             args += ["-fw_cfg", "name=opt/pith/config,file=%s" % self.config]
+        for name, path in sorted(self.files.items()):
+            args += ["-fw_cfg", "name=opt/pith/etc/%s,file=%s" % (name, path)]
         netdev = self.netdev
         if netdev is None:
             fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % (h, g) for h, g in self.hostfwd)
@@ -206,3 +213,43 @@ class Node:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def credentials(creds, nodes):
+    """The cluster's credentials in creds/, made with `pith gen` where they
+    are missing (a CA, one certificate per node, an admin token), so that a
+    cluster started again keeps them. nodes: [(name, [ip, ...])].
+    Returns ({name: {file on the node: host path}}, admin token)."""
+    pith = os.path.join(ROOT, "build", "bin", "pith")
+
+    def gen(*args, out=None):
+        r = subprocess.run([pith, "gen", "--dir", creds] + list(args), capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError("pith gen %s: %s" % (" ".join(args), r.stderr.strip()))
+        return r.stdout
+
+    if not os.path.exists(os.path.join(creds, "ca.crt")):
+        gen("ca")
+    token_file = os.path.join(creds, "admin.token")
+    if not os.path.exists(token_file):
+        token = gen("token", "--name", "admin").strip()
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (token + "\n").encode())
+        os.close(fd)
+    with open(token_file) as f:
+        token = f.read().strip()
+    files = {}
+    for name, ips in nodes:
+        crt = os.path.join(creds, "nodes", name + ".crt")
+        if not os.path.exists(crt):
+            args = ["node", name]
+            for ip in ips:
+                args += ["--ip", ip]
+            gen(*args)
+        files[name] = {
+            "tls/ca.crt": os.path.join(creds, "ca.crt"),
+            "tls/node.crt": crt,
+            "tls/node.key": os.path.join(creds, "nodes", name + ".key"),
+            "tokens": os.path.join(creds, "tokens"),
+        }
+    return files, token

@@ -274,8 +274,13 @@ static void tls_explain(const struct client *c, struct stream *s, struct err *e)
 	const struct tls_peer *p = &s->tls->peer;
 	char who[TLS_NAME_MAX + 16] = "";
 
-	if (!err && s->sys_err) {
+	if ((!err || err == BR_ERR_IO) && s->sys_err) {
 		err_set(e, 0, "TLS with %s failed: %s", client_where(c), strerror(s->sys_err));
+		return;
+	}
+	if (err == BR_ERR_IO) {
+		err_set(e, 0, "TLS with %s failed: the connection was closed during the handshake "
+			"(is the control port running?)", client_where(c));
 		return;
 	}
 	if (p->cn[0])

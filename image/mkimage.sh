@@ -52,6 +52,15 @@ LIST
 		[ -f "$u" ] || continue
 		echo "file /usr/lib/pith/units/$(basename "$u") $u 0644 0 0"
 	done
+	# Built-in units that start at boot: their [Install] links, made here.
+	for d in image/units/*.wants image/units/*.requires; do
+		[ -d "$d" ] || continue
+		echo "dir /usr/lib/pith/units/$(basename "$d") 0755 0 0"
+		for l in "$d"/*; do
+			[ -L "$l" ] || continue
+			echo "slink /usr/lib/pith/units/$(basename "$d")/$(basename "$l") $(readlink "$l") 0777 0 0"
+		done
+	done
 } >"$list"
 
 # Users for User=/Group=: root and the unprivileged nobody.
@@ -59,7 +68,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$out/group"
 
 # Every unit shipped is checked as PID 1 would read it.
-if ls image/units/* >/dev/null 2>&1; then
+if ls image/units/*.service >/dev/null 2>&1; then
 	build/bin/pith check image/units || { echo "image: fatal: the built-in units have errors" >&2; exit 1; }
 fi
 

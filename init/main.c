@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "cgroup.h"
 #include "config.h"
+#include "files.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
@@ -562,6 +563,7 @@ int main(int argc, char **argv)
 	log_info("starting, version %s%s", PITH_VERSION, init.pid1 ? " as PID 1" : "");
 
 	config_read();
+	files_from_fw_cfg(init.root);
 	if (init.pid1 && sethostname(init.cfg.name, strlen(init.cfg.name)) < 0)
 		log_warn("unable to set the hostname: %s", strerror(errno));
 
