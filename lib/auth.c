@@ -224,6 +224,10 @@ static int b64_decode(const char *s, size_t n, unsigned char *out, size_t outlen
 				return -EINVAL;
 		}
 		unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+
+		/* Canonical only: the bits under the padding are zero. */
+		if (w & ((1u << (8 * pad)) - 1))
+			return -EINVAL;
 		for (int k = 0; k < 3 - pad; k++) {
 			if (o == outlen)
 				return -E2BIG;
