@@ -999,13 +999,37 @@ static void a_stream_that_answers_an_error_keeps_the_body(void **state)
 	struct err e = { 0 };
 	char head[8192];
 
-	server_start(&s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\n{}");
+	server_start(&s, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}");
 	assert_int_equal(client_init(&c, s.path, NULL, &e), 0);
 	assert_int_equal(client_stream_lines(&c, "/v1/journal", &r, line_seen, &l, &e), 0);
 	server_finish(&s, head, sizeof(head));
-	assert_int_equal(r.status, 401);
+	assert_int_equal(r.status, 404);
 	assert_string_equal(r.body.data, "{}");
 	assert_int_equal(l.calls, 0);
+	buf_free(&r.body);
+}
+
+static void refused_credentials_are_errors_with_the_nodes_reason(void **state)
+{
+	struct client_response r;
+	struct server s;
+	struct client c;
+	struct err e = { 0 };
+	char head[8192];
+
+	server_start(&s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 26\r\n\r\n{\"error\":\"invalid token\"}\n");
+	assert_int_equal(client_init(&c, s.path, "t", &e), 0);
+	assert_int_equal(client_request(&c, "GET", "/v1/units", NULL, 0, &r, &e), -EACCES);
+	server_finish(&s, head, sizeof(head));
+	assert_memory_equal(e.msg, "Access denied by ", 17);
+	assert_non_null(strstr(e.msg, ": invalid token (check PITH_TOKEN, or PITH_CERT and PITH_KEY)"));
+	assert_int_equal(client_exit_code(-EACCES), CLIENT_EXIT_AUTH);
+	buf_free(&r.body);
+	server_start(&s, "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}");
+	assert_int_equal(client_init(&c, s.path, "t", &e), 0);
+	assert_int_equal(client_request(&c, "POST", "/v1/daemon-reload", NULL, 0, &r, &e), -EPERM);
+	server_finish(&s, head, sizeof(head));
+	assert_int_equal(client_exit_code(-EPERM), CLIENT_EXIT_FORBIDDEN);
 	buf_free(&r.body);
 }
 
@@ -1083,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(a_stream_is_cut_into_lines_whatever_the_chunks),
 		cmocka_unit_test(a_stream_that_answers_an_error_keeps_the_body),
 		cmocka_unit_test(a_truncated_answer_is_an_error),
+		cmocka_unit_test(refused_credentials_are_errors_with_the_nodes_reason),
 		cmocka_unit_test(failing_to_connect_says_where_and_why),
 	};
 
