@@ -31,6 +31,7 @@ packages=(
 	qemu-system-x86 qemu-utils ovmf
 	python3 python3-pytest python3-requests libcmocka-dev
 	iproute2 iputils-ping dnsmasq-base
+	curl openssl python3-jsonschema wrk
 )
 
 missing=()
