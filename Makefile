@@ -158,6 +158,7 @@ test: check fuzz image
 bench: image
 	@bench/boot
 	@bench/units
+	@bench/control
 
 clean:
 	rm -rf $(B)/obj $(B)/bin $(B)/lib $(B)/test $(B)/image

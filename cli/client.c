@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -144,12 +145,52 @@ struct stream {
 	int sys_err;			/* errno of the last failed read or write under TLS */
 };
 
+/* Set by client_stop_on: a flag a signal handler raises, and the mask
+ * to wait with (the caller's, with those signals let through). */
+static volatile sig_atomic_t *stop_flag;
+static sigset_t stop_wait_mask;
+
+void client_stop_on(volatile sig_atomic_t *flag, const sigset_t *sigs)
+{
+	sigset_t old;
+
+	sigprocmask(SIG_BLOCK, sigs, &old);
+	stop_wait_mask = old;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(sigs, sig))
+			sigdelset(&stop_wait_mask, sig);
+	stop_flag = flag;
+}
+
+/*
+ * Before a read that may block: false when the stop flag is up. The signals
+ * are blocked everywhere but inside ppoll(), so one that comes between the
+ * check and the wait ends the wait instead of being lost.
+ */
+static bool wait_readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		if (*stop_flag)
+			return false;
+		if (ppoll(&pfd, 1, NULL, &stop_wait_mask) > 0)
+			return true;
+	}
+}
+
 static int tls_low_read(void *ctx, unsigned char *buf, size_t len)
 {
 	struct stream *s = ctx;
 
 	for (;;) {
-		ssize_t n = read(s->fd, buf, len);
+		ssize_t n;
+
+		if (s->want_eintr && stop_flag && !wait_readable(s->fd)) {
+			s->interrupted = true;
+			return -1;
+		}
+		n = read(s->fd, buf, len);
 
 		if (n > 0)
 			return (int)n;
@@ -348,6 +389,8 @@ static ssize_t stream_read(const struct client *c, struct stream *s, char *p, si
 
 	if (!s->tls) {
 		for (;;) {
+			if (s->want_eintr && stop_flag && !wait_readable(s->fd))
+				return -EINTR;
 			k = read(s->fd, p, n);
 			if (k >= 0)
 				return k;
@@ -799,6 +842,30 @@ int client_setup(struct client *c, const char *endpoint_flag, struct err *e)
 	free(cf.cert);
 	free(cf.key);
 	return r;
+}
+
+void client_node_name(struct client *c, char *out, size_t len)
+{
+	struct client_response r;
+	struct err e = { 0 };
+	cJSON *doc;
+	const cJSON *name;
+
+	if (c->transport == CLIENT_UNIX) {
+		if (gethostname(out, len - 1) < 0)
+			out[0] = 0;
+		out[len - 1] = 0;
+		return;
+	}
+	snprintf(out, len, "%s", c->host);
+	if (client_request(c, "GET", "/v1/machine", NULL, 0, &r, &e) == 0 && r.status == 200 &&
+	    (doc = cJSON_ParseWithLength(r.body.data, r.body.len))) {
+		name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+		if (cJSON_IsString(name) && *name->valuestring)
+			snprintf(out, len, "%s", name->valuestring);
+		cJSON_Delete(doc);
+	}
+	buf_free(&r.body);
 }
 
 int client_exit_code(int r)

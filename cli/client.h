@@ -21,6 +21,7 @@
 #ifndef PITH_CLI_CLIENT_H
 #define PITH_CLI_CLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -127,6 +128,10 @@ int client_setup(struct client *c, const char *endpoint_flag, struct err *e);
 
 void client_free(struct client *c);
 
+/* The node's name for journal lines: this machine's hostname on a unix
+ * socket; over https what GET /v1/machine says, else the endpoint's host. */
+void client_node_name(struct client *c, char *out, size_t len);
+
 /* The exit status for an error a client function returned (r < 0). */
 int client_exit_code(int r);
 
@@ -161,6 +166,14 @@ typedef int client_chunk_fn(void *arg, const char *data, size_t len);
  */
 int client_stream(struct client *c, const char *method, const char *target,
 		  struct client_response *out, client_chunk_fn *fn, void *arg, struct err *e);
+
+/*
+ * For a stream that ends on a signal (journalctl -f): block sigs, and from
+ * now on end a stream's wait with -EINTR once *flag is set, with no window
+ * in which a signal could be missed (they are let through only while the
+ * stream waits for data). The handler sets *flag.
+ */
+void client_stop_on(volatile sig_atomic_t *flag, const sigset_t *sigs);
 
 /* Longest line client_stream_lines accepts: a journal entry is far smaller
  * (a message is at most 4 KiB, six times that when every byte is escaped). */

@@ -876,6 +876,7 @@ static const char help[] =
 int cmd_journalctl(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t stop;
 	struct run x = { .out = BUF_INIT };
 	static char host[CLIENT_HOST_MAX + 1];
 	struct jctl_args a;
@@ -900,16 +901,19 @@ int cmd_journalctl(int argc, char **argv)
 		fprintf(stderr, "%s\n", x.e.msg);
 		return CLIENT_EXIT_USAGE;
 	}
-	if (x.c.transport == CLIENT_HTTPS)
-		snprintf(host, sizeof(host), "%s", x.c.host);
-	else if (gethostname(host, sizeof(host) - 1) < 0)
-		host[0] = 0;
+	host[0] = 0;
+	if (!a.no_hostname)
+		client_node_name(&x.c, host, sizeof(host));
 	x.o.hostname = host;
 	x.o.color = out_color_wanted(STDOUT_FILENO);
 	x.o.utc = a.utc;
 	x.o.no_hostname = a.no_hostname;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	client_stop_on(&interrupted, &stop);
 	r = run(&x);
 	if (r == -ENOMEM && !x.e.msg[0])
 		err_set(&x.e, 0, "Out of memory");

@@ -767,12 +767,11 @@ int cmd_systemctl(int argc, char **argv)
 	x.o.plain = a.plain;
 	x.o.no_legend = a.no_legend;
 	x.o.json = a.mode == JCTL_JSON ? 1 : a.mode == JCTL_JSON_PRETTY ? 2 : 0;
-	x.o.hostname = x.c.transport == CLIENT_HTTPS ? x.c.host : NULL;
-	if (!x.o.hostname) {
+	if (!strcmp(v->name, "status") && a.lines) {
 		static char host[CLIENT_HOST_MAX + 1];
 
-		if (gethostname(host, sizeof(host) - 1) == 0)
-			x.o.hostname = host;
+		client_node_name(&x.c, host, sizeof(host));
+		x.o.hostname = host;
 	}
 	rc = v->fn(&x);
 	emit(&x);

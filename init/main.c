@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <dirent.h>
 #include <sys/epoll.h>
@@ -405,6 +406,34 @@ static void boot_id_read(void)
 	*w = 0;
 }
 
+/* /etc/machine-id: kept when it holds an ID, otherwise a new random one,
+ * as systemd does on a first boot (it lasts as long as /etc does: until
+ * the data partition exists, one boot). */
+static void machine_id_ensure(void)
+{
+	char path[PATH_MAX], id[64] = "";
+	unsigned char raw[16];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/etc/machine-id", init.root);
+	first_line(path, id, sizeof id);
+	if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
+		return;
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+		log_warn("machine-id: no random bytes: %s", strerror(errno));
+		return;
+	}
+	if (!(f = fopen(path, "we"))) {
+		log_warn("machine-id: unable to write %s: %s", path, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < sizeof raw; i++)
+		fprintf(f, "%02x", raw[i]);
+	fputc('\n', f);
+	if (fclose(f) != 0)
+		log_warn("machine-id: unable to write %s: %s", path, strerror(errno));
+}
+
 static void journal_setup(void)
 {
 	char dir[PATH_MAX];
@@ -585,6 +614,7 @@ int main(int argc, char **argv)
 		log_err("unable to watch signals: %s", strerror(-r));
 	power_watch(&init.loop, init.root, on_power_key, NULL);
 	boot_id_read();
+	machine_id_ensure();
 	journal_setup();
 	cgroup_setup();
 	manager_setup();

@@ -6,20 +6,15 @@
  */
 #include "control.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "log.h"
-#include "version.h"
 
 /* --- credentials -------------------------------------------------------- */
 
@@ -165,122 +160,6 @@ static enum auth_role authenticate(struct conn *c)
 }
 
 /* --- routes answered here ----------------------------------------------- */
-
-static int read_line(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	if (fgets(out, (int)len, f)) {
-		out[strcspn(out, "\n")] = 0;
-		r = 0;
-	}
-	fclose(f);
-	return r;
-}
-
-/* /proc/meminfo's value for key, in bytes; -1 if absent. */
-static int64_t meminfo(const char *text, const char *key)
-{
-	const char *p = strstr(text, key);
-
-	if (!p || (p != text && p[-1] != '\n'))
-		return -1;
-	return strtoll(p + strlen(key), NULL, 10) * 1024;
-}
-
-static void addresses(struct json *j)
-{
-	struct ifaddrs *ifa, *i;
-	char a[INET6_ADDRSTRLEN];
-
-	json_arr_begin(j);
-	if (getifaddrs(&ifa) == 0) {
-		for (i = ifa; i; i = i->ifa_next) {
-			if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK))
-				continue;
-			if (i->ifa_addr->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
-					  a, sizeof(a));
-			else if (i->ifa_addr->sa_family == AF_INET6)
-				inet_ntop(AF_INET6,
-					  &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, a,
-					  sizeof(a));
-			else
-				continue;
-			json_obj_begin(j);
-			json_key(j, "interface");
-			json_str(j, i->ifa_name);
-			json_key(j, "family");
-			json_str(j, i->ifa_addr->sa_family == AF_INET ? "inet" : "inet6");
-			json_key(j, "address");
-			json_str(j, a);
-			json_obj_end(j);
-		}
-		freeifaddrs(ifa);
-	}
-	json_arr_end(j);
-}
-
-int machine_json(struct buf *b)
-{
-	char id[64] = "", boot[64] = "", uptime[64] = "", load[128] = "", mem[4096];
-	struct utsname u;
-	struct json j;
-	double up = 0, l1 = 0, l5 = 0, l15 = 0;
-	FILE *f;
-	size_t n = 0;
-
-	uname(&u);
-	read_line("/etc/machine-id", id, sizeof(id));
-	read_line("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
-	if (read_line("/proc/uptime", uptime, sizeof(uptime)) == 0)
-		sscanf(uptime, "%lf", &up);
-	if (read_line("/proc/loadavg", load, sizeof(load)) == 0)
-		sscanf(load, "%lf %lf %lf", &l1, &l5, &l15);
-	if ((f = fopen("/proc/meminfo", "re"))) {
-		n = fread(mem, 1, sizeof(mem) - 1, f);
-		fclose(f);
-	}
-	mem[n] = 0;
-
-	json_init(&j, b, false);
-	json_obj_begin(&j);
-	json_key(&j, "name");
-	json_str(&j, u.nodename);
-	json_key(&j, "machine_id");
-	json_str(&j, id);
-	json_key(&j, "boot_id");
-	json_str(&j, boot);
-	json_key(&j, "version");
-	json_str(&j, PITH_VERSION);
-	json_key(&j, "kernel");
-	json_str(&j, u.release);
-	json_key(&j, "uptime_usec");
-	json_uint(&j, (uint64_t)(up * 1e6));
-	json_key(&j, "load");
-	json_arr_begin(&j);
-	/* Two decimals, as /proc/loadavg has them. */
-	json_hundredths(&j, (uint64_t)(l1 * 100 + 0.5));
-	json_hundredths(&j, (uint64_t)(l5 * 100 + 0.5));
-	json_hundredths(&j, (uint64_t)(l15 * 100 + 0.5));
-	json_arr_end(&j);
-	json_key(&j, "memory");
-	json_obj_begin(&j);
-	json_key(&j, "total_bytes");
-	json_int(&j, meminfo(mem, "MemTotal:"));
-	json_key(&j, "available_bytes");
-	json_int(&j, meminfo(mem, "MemAvailable:"));
-	json_obj_end(&j);
-	json_key(&j, "addresses");
-	addresses(&j);
-	json_obj_end(&j);
-	if (json_end(&j) < 0)
-		return -ENOMEM;
-	return buf_puts(b, "\n");
-}
 
 static void answer_json(struct conn *c, int (*fn)(struct buf *))
 {

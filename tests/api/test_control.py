@@ -232,7 +232,10 @@ def test_unit_uploaded_started_followed_and_stopped_over_https(node):
                                        PITH_TOKEN=c.admin, HOME=node.init.root),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        seen = [follow.stdout.readline() for _ in range(8)]
+        # Lines about the unit come first (Starting…, Started…), then its output.
+        seen = []
+        while sum("Hello World" in l for l in seen) < 6 and len(seen) < 40:
+            seen.append(follow.stdout.readline())
         assert sum("Hello World" in l for l in seen) >= 6, seen
     finally:
         follow.send_signal(signal.SIGINT)

@@ -116,7 +116,9 @@ def test_a_unit_uploaded_started_followed_and_stopped(cluster):
     f = subprocess.Popen([PITH, "journalctl", "-f", "-u", "hello"], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
-        lines = [f.stdout.readline() for _ in range(4)]
+        lines = []
+        while sum("Hello World" in l for l in lines) < 3 and len(lines) < 30:
+            lines.append(f.stdout.readline())
     finally:
         f.send_signal(signal.SIGINT)
         rc = f.wait(timeout=20)
