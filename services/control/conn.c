@@ -243,7 +243,9 @@ static bool request_maybe_finish(struct conn *c)
 {
 	if (!c->in_request || !c->answered)
 		return false;
-	if (c->p->event == HTTP_EV_DONE) {
+	/* A request without a body is complete with its head. */
+	if (c->p->event == HTTP_EV_DONE ||
+	    (c->p->event == HTTP_EV_HEAD && c->p->framing == HTTP_BODY_NONE)) {
 		request_finish(c);
 		return true;
 	}
@@ -367,13 +369,14 @@ static void process_input(struct conn *c)
 				snprintf(c->method, sizeof(c->method), "%s",
 					 c->p->method[0] ? c->p->method : "-");
 			}
+			/* An answer already under way cannot be followed by another. */
+			if (c->answered || (c->up && upstream_started(c->up))) {
+				conn_shutdown(c);
+				goto out;
+			}
 			if (c->up) {
 				upstream_abort(c->up);
 				c->up = NULL;
-			}
-			if (c->answered) {
-				conn_shutdown(c);
-				goto out;
 			}
 			c->closing_after = true;
 			conn_respond_error(c, c->p->error, "%s", c->p->reason ? c->p->reason :

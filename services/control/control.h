@@ -154,6 +154,8 @@ void upstream_body(struct upstream *u, const char *data, size_t len);
 void upstream_body_end(struct upstream *u);
 /* The client went away: stop and free. */
 void upstream_abort(struct upstream *u);
+/* The answer's head has gone to the client. */
+bool upstream_started(const struct upstream *u);
 /* Bytes the upstream has not yet taken from the client's body. */
 size_t upstream_pending(const struct upstream *u);
 /* The client drained its output: resume reading the answer. */

@@ -234,17 +234,17 @@ void route_request(struct conn *c)
 	else if (!strcmp(path, "/v1/journal"))
 		c->route = ROUTE_JOURNAL;
 
-	/* Nothing below is reached without a credential. */
+	/* Nothing below is reached without a credential. A request refused
+	 * here has its body left unread, so its connection closes. */
+	c->closing_after = c->p->framing != HTTP_BODY_NONE;
 	c->role = authenticate(c);
-	if (c->role == AUTH_NONE) {
-		c->closing_after = c->p->framing != HTTP_BODY_NONE;
+	if (c->role == AUTH_NONE)
 		return;
-	}
 	if (c->role != AUTH_ADMIN && !reads_only(c)) {
 		refused(c, "read-only credential");
-		c->closing_after = c->p->framing != HTTP_BODY_NONE;
 		return conn_respond_error(c, 403, "this credential may only read (GET, HEAD)");
 	}
+	c->closing_after = false;
 	if (c->p->framing == HTTP_BODY_LENGTH && c->p->content_length > CONTROL_BODY_MAX) {
 		c->closing_after = true;
 		return conn_respond_error(c, 413, "the body is larger than %d bytes", CONTROL_BODY_MAX);

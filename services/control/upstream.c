@@ -49,6 +49,11 @@ void upstream_abort(struct upstream *u)
 		upstream_free(u);
 }
 
+bool upstream_started(const struct upstream *u)
+{
+	return u->head_sent;
+}
+
 size_t upstream_pending(const struct upstream *u)
 {
 	return u->out.len;

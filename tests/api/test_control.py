@@ -312,6 +312,18 @@ def test_pipelined_requests_are_answered_in_order(node):
     assert out.rindex(b'{"status":"ok"}') < out.index(b'"machine_id"')
 
 
+def test_a_refused_request_without_a_body_keeps_the_connection(node):
+    reqs = (b"GET /v1/units HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"Connection: close\r\n\r\n")
+    out = node.exchange(reqs)
+    assert out.startswith(b"HTTP/1.1 401"), out
+    assert out.count(b"HTTP/1.1 200 OK") == 1, out
+    # With a body it cannot be read safely: the connection closes after the 401.
+    out = node.exchange(b"PUT /v1/units/x.service/file HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n")
+    assert out.startswith(b"HTTP/1.1 401") and b"Connection: close" in out and b"200 OK" not in out, out
+
+
 def test_chunked_upload_and_expect_continue(node):
     body = unit("""
         [Service]
