@@ -414,7 +414,7 @@ static bool ee_names_ip(const struct tls_peer *p)
 	size_t vlen;
 	struct der in, names, name;
 
-	if (p->ee_too_big ||
+	if (!p->ee || p->ee_too_big ||
 	    cert_ext_find(p->ee, p->ee_len, san_oid, sizeof(san_oid), &v, &vlen) < 0)
 		return false;
 	der_init(&in, v, vlen);
@@ -452,8 +452,8 @@ static void peer_append(const br_x509_class **ctx, const unsigned char *data, si
 {
 	struct tls_peer *p = (struct tls_peer *)(void *)ctx;
 
-	if (p->ncerts == 1 && p->ip_len) {
-		if (len > sizeof(p->ee) - p->ee_len)
+	if (p->ncerts == 1 && p->ip_len && p->ee) {
+		if (len > TLS_EE_CERT_MAX - p->ee_len)
 			p->ee_too_big = true;
 		else
 			memcpy(p->ee + p->ee_len, data, len), p->ee_len += len;
@@ -507,7 +507,7 @@ static void peer_init(struct tls_peer *p, const struct tls_anchors *a)
 	static const unsigned char oid_cn[] = { 3, 0x55, 0x04, 0x03 };
 	static const unsigned char oid_o[] = { 3, 0x55, 0x04, 0x0a };
 
-	memset(p, 0, offsetof(struct tls_peer, ee));
+	memset(p, 0, sizeof(*p));
 	p->vtable = &peer_vtable;
 	br_x509_minimal_init_full(&p->x, a->ta, a->n);
 	p->names[0] = (br_name_element){ oid_cn, p->cn, sizeof(p->cn), 0 };
@@ -575,9 +575,9 @@ int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const s
 		br_ssl_server_set_trust_anchor_names_alt(&s->sc, client_cas->ta, client_cas->n);
 		br_ssl_engine_add_flags(eng, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
 	} else {
-		s->peer.verified = false;
+		memset(&s->peer, 0, sizeof(s->peer));
 	}
-	br_ssl_engine_set_buffer(eng, s->iobuf, sizeof(s->iobuf), 1);
+	br_ssl_engine_set_buffers_bidi(eng, s->ibuf, sizeof(s->ibuf), s->obuf, sizeof(s->obuf));
 	return br_ssl_server_reset(&s->sc) ? 0 : -EINVAL;
 }
 
@@ -591,6 +591,7 @@ int tls_client_init(struct tls_client *c, const char *host, const struct tls_anc
 	profile(eng);
 	br_ssl_client_set_default_rsapub(&c->cc);
 	peer_init(&c->peer, anchors);
+	c->peer.ee = c->ee;
 	if (inet_pton(AF_INET, host, c->peer.ip) == 1)
 		c->peer.ip_len = 4;
 	else if (inet_pton(AF_INET6, host, c->peer.ip) == 1)

@@ -99,16 +99,27 @@ struct tls_peer {
 	unsigned char ip[16];
 	size_t ip_len;		/* 4, 16, or 0 when the peer was named by DNS */
 	unsigned ncerts;	/* certificates seen in the chain */
+	unsigned char *ee;	/* client side: TLS_EE_CERT_MAX bytes for the end-entity */
 	size_t ee_len;
 	bool ee_too_big;
-	unsigned char ee[TLS_EE_CERT_MAX];
 };
 
-/* The server side of one connection. */
+/*
+ * Records the server writes carry at most this much plaintext. Incoming
+ * records can be 16 KiB (the client decides), so the input buffer is whole,
+ * but a smaller output buffer keeps an idle connection's memory to a few
+ * pages, and an answer is sent in 4 KiB records, which a client can
+ * decrypt as they come.
+ */
+#define TLS_SERVER_RECORD_OUT 4096
+
+/* The server side of one connection. The fields are in the order they are
+ * touched, so that a connection that is open and idle dirties few pages. */
 struct tls_server {
 	br_ssl_server_context sc;
 	struct tls_peer peer;	/* the client's certificate, when it sent one */
-	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+	unsigned char obuf[TLS_SERVER_RECORD_OUT + (BR_SSL_BUFSIZE_OUTPUT - 16384)];
+	unsigned char ibuf[BR_SSL_BUFSIZE_INPUT];
 };
 
 /*
@@ -125,6 +136,7 @@ int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const s
 struct tls_client {
 	br_ssl_client_context cc;
 	struct tls_peer peer;	/* the server's certificate */
+	unsigned char ee[TLS_EE_CERT_MAX];
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 };
 

@@ -83,16 +83,12 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 	unsigned same = 0;
 	int one = 1;
 
-	if (c) {
+	if (c)
 		c->tls = malloc(sizeof(*c->tls));
-		c->p = malloc(sizeof(*c->p));
-	}
-	if (!c || !c->tls || !c->p ||
+	if (!c || !c->tls ||
 	    tls_server_init(c->tls, &ctl->chain, &ctl->key, ctl->cas.n ? &ctl->cas : NULL) < 0) {
-		if (c) {
+		if (c)
 			free(c->tls);
-			free(c->p);
-		}
 		free(c);
 		close(fd);
 		return;
@@ -101,10 +97,6 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 	c->fd = fd;
 	c->addr = *ss;
 	addr_text(ss, c->peer, sizeof(c->peer));
-	http_parser_init(c->p, HTTP_REQUEST);
-	/* The body limit is route.c's, after authentication: a stranger
-	 * announcing 10 GB gets 401, not 413. */
-	c->p->body_max = HTTP_BODY_UNLIMITED;
 	c->accepted_ms = c->active_ms = loop_now_ms();
 	for (struct conn *o = ctl->conns; o; o = o->next)
 		if (same_client(&o->addr, ss))
@@ -114,7 +106,6 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 	c->events = EPOLLIN;
 	if (loop_io_add(ctl->loop, &c->io, fd, c->events, conn_event, c) < 0) {
 		free(c->tls);
-		free(c->p);
 		free(c);
 		close(fd);
 		return;
@@ -323,10 +314,27 @@ void conn_respond_error(struct conn *c, int status, const char *fmt, ...)
 
 /* --- requests ----------------------------------------------------------- */
 
+/* The parser is made when the first request bytes arrive: a connection
+ * that only finished its handshake costs no page of it. */
+static int parser_make(struct conn *c)
+{
+	if (c->p)
+		return 0;
+	if (!(c->p = malloc(sizeof(*c->p))))
+		return -ENOMEM;
+	http_parser_init(c->p, HTTP_REQUEST);
+	/* The body limit is route.c's, after authentication: a stranger
+	 * announcing 10 GB gets 401, not 413. */
+	c->p->body_max = HTTP_BODY_UNLIMITED;
+	return 0;
+}
+
 static void process_input(struct conn *c)
 {
 	size_t off = 0, n;
 
+	if (!c->p)
+		return;
 	while (c->phase == CONN_READY) {
 		/* One request at a time: a pipelined one waits for this answer. */
 		if (c->in_request && c->p->event == HTTP_EV_DONE)
@@ -462,6 +470,10 @@ static void conn_pump(struct conn *c)
 			}
 			br_ssl_engine_recvapp_ack(eng, len);
 			moved = true;
+			if (parser_make(c) < 0) {
+				conn_close(c);
+				return;
+			}
 			if (c->phase == CONN_READY)
 				process_input(c);
 		}
