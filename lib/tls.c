@@ -68,6 +68,11 @@ static int pem_each(const char *pem, size_t len, const char *what, pem_fn *fn, v
 				r = -ENOMEM;
 				goto out;
 			}
+			if (!sink.der.len) {
+				err_set(e, 0, "%s: the PEM object \"%s\" is empty", what, name);
+				r = -EINVAL;
+				goto out;
+			}
 			if ((r = fn(arg, name, (unsigned char *)sink.der.data, sink.der.len, e)) < 0)
 				goto out;
 			break;
