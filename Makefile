@@ -27,8 +27,8 @@ BEARSSL_LIB    := $(B)/deps/bearssl/lib/libbearssl.a
 LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard lib/*.c))
 INIT_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard init/*.c))
 CLI_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard cli/*.c))
-# Each directory under services/ is one program, build/bin/pith-<dir>.
-SERVICES := $(notdir $(wildcard services/*))
+# Each directory under services/ with a main.c is one program, build/bin/pith-<dir>.
+SERVICES := $(notdir $(patsubst %/main.c,%,$(wildcard services/*/main.c)))
 PROGS    := $(B)/bin/pith-init $(B)/bin/pith $(SERVICES:%=$(B)/bin/pith-%)
 
 .PHONY: all deps kernel image run check test bench fuzz clean help
@@ -117,6 +117,12 @@ $(B)/test/unit/test_cli_%: UNIT_SRC += $(CLI_TEST_SRC)
 $(B)/test/unit/test_cli_%: UNIT_FLAGS += -Icli $(CJSON_CFLAGS)
 $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_cli_*.c)): \
 	$(filter-out cli/main.c,$(wildcard cli/*.c cli/*.h))
+
+# The KV's tests link its pure parts (Raft) from services/kv.
+KV_TEST_SRC := $(filter-out services/kv/main.c,$(wildcard services/kv/*.c))
+$(B)/test/unit/test_raft: UNIT_SRC += $(KV_TEST_SRC)
+$(B)/test/unit/test_raft: UNIT_FLAGS += -Iservices/kv
+$(B)/test/unit/test_raft: $(KV_TEST_SRC) $(wildcard services/kv/*.h)
 
 check: $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
