@@ -118,11 +118,12 @@ $(B)/test/unit/test_cli_%: UNIT_FLAGS += -Icli $(CJSON_CFLAGS)
 $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_cli_*.c)): \
 	$(filter-out cli/main.c,$(wildcard cli/*.c cli/*.h))
 
-# The KV's tests link its pure parts (Raft) from services/kv.
+# The KV's tests link its parts (Raft, the WAL) from services/kv, all but main.c.
 KV_TEST_SRC := $(filter-out services/kv/main.c,$(wildcard services/kv/*.c))
-$(B)/test/unit/test_raft: UNIT_SRC += $(KV_TEST_SRC)
-$(B)/test/unit/test_raft: UNIT_FLAGS += -Iservices/kv
-$(B)/test/unit/test_raft: $(KV_TEST_SRC) $(wildcard services/kv/*.h)
+$(B)/test/unit/test_kv_%: UNIT_SRC += $(KV_TEST_SRC)
+$(B)/test/unit/test_kv_%: UNIT_FLAGS += -Iservices/kv
+$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kv_*.c)): \
+	$(KV_TEST_SRC) $(wildcard services/kv/*.h)
 
 check: $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)

@@ -1,0 +1,229 @@
+/*
+ * The KV's write-ahead log: what is synced comes back after a restart,
+ * later entries replace earlier ones at the same index, a snapshot mark
+ * drops what it covers, a torn tail is cut, and corruption with valid
+ * records after it is refused without touching anything.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wal.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/pith-wal-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct raft_entry ent(uint64_t term, uint64_t index, const char *data)
+{
+	return (struct raft_entry){ term, index, RAFT_ENTRY_NORMAL, (uint32_t)strlen(data),
+				    (unsigned char *)data };
+}
+
+static void write_some(const char *path, int n_entries)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct wal_meta m = { .member_id = 7, .cluster_id = 99, .conf = { .voters = { 7, 8, 9 }, .nvoters = 3 } };
+	struct raft_hard_state hs = { 3, 8, 2 };
+	char data[32][16];
+
+	assert_int_equal(wal_open(&w, path, &st, &e), 0);
+	assert_false(st.found);
+	assert_int_equal(wal_meta(&w, &m), 0);
+	assert_int_equal(wal_hard_state(&w, &hs), 0);
+	for (int i = 1; i <= n_entries; i++) {
+		struct raft_entry x;
+
+		snprintf(data[i], sizeof(data[i]), "value-%d", i);
+		x = ent(3, (uint64_t)i, data[i]);
+		assert_int_equal(wal_entries(&w, &x, 1), 0);
+	}
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static char *seg_path(void)
+{
+	static char p[128];
+
+	snprintf(p, sizeof(p), "%s/wal/0000000000000001.wal", dir);
+	return p;
+}
+
+static char *wal_dir(void)
+{
+	static char p[128];
+
+	snprintf(p, sizeof(p), "%s/wal", dir);
+	return p;
+}
+
+static void synced_records_come_back(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+
+	write_some(wal_dir(), 5);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_true(st.found);
+	assert_int_equal(st.meta.member_id, 7);
+	assert_int_equal(st.meta.cluster_id, 99);
+	assert_int_equal(st.meta.conf.nvoters, 3);
+	assert_int_equal(st.hs.term, 3);
+	assert_int_equal(st.hs.vote, 8);
+	assert_int_equal(st.hs.commit, 2);
+	assert_int_equal(st.nentries, 5);
+	assert_int_equal(st.entries[4].index, 5);
+	assert_memory_equal(st.entries[4].data, "value-5", 7);
+	assert_int_equal(st.truncated_bytes, 0);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static void later_entries_replace_and_snapshots_drop(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct raft_entry x[2] = { ent(4, 3, "new-3"), ent(4, 4, "new-4") };
+
+	write_some(wal_dir(), 5);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	wal_state_free(&st);
+	/* A new leader cut this log back at 3. */
+	assert_int_equal(wal_entries(&w, x, 2), 0);
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_close(&w);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.nentries, 4);
+	assert_int_equal(st.entries[2].term, 4);
+	assert_memory_equal(st.entries[3].data, "new-4", 5);
+	wal_state_free(&st);
+	assert_int_equal(wal_snapshot_mark(&w, 3, 4), 0);
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_close(&w);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.snap_index, 3);
+	assert_int_equal(st.snap_term, 4);
+	assert_int_equal(st.nentries, 1);
+	assert_int_equal(st.entries[0].index, 4);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static void a_torn_tail_is_cut_and_appending_goes_on(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct stat sb;
+	struct raft_entry x = ent(3, 5, "after");
+	int fd;
+
+	write_some(wal_dir(), 5);
+	stat(seg_path(), &sb);
+	/* The last write stopped halfway, then garbage. */
+	assert_int_equal(truncate(seg_path(), sb.st_size - 4), 0);
+	fd = open(seg_path(), O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "\xde\xad\xbe\xef\x01", 5), 5);
+	close(fd);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.nentries, 4);
+	assert_true(st.truncated_bytes > 0);
+	wal_state_free(&st);
+	assert_int_equal(wal_entries(&w, &x, 1), 0);
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_close(&w);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.nentries, 5);
+	assert_memory_equal(st.entries[4].data, "after", 5);
+	assert_int_equal(st.truncated_bytes, 0);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static void corruption_in_the_middle_is_refused_and_left_alone(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct stat before, after;
+	unsigned char b;
+	int fd;
+
+	write_some(wal_dir(), 5);
+	stat(seg_path(), &before);
+	/* A byte inside the third record's payload. */
+	fd = open(seg_path(), O_RDWR);
+	assert_int_equal(pread(fd, &b, 1, 100), 1);
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, 100), 1);
+	close(fd);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), -EBADMSG);
+	assert_non_null(strstr(e.msg, "is corrupt and valid records follow it"));
+	assert_non_null(strstr(e.msg, "0000000000000001.wal"));
+	stat(seg_path(), &after);
+	assert_int_equal(before.st_size, after.st_size);
+}
+
+static void a_gap_in_the_log_is_corruption(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct raft_entry x[2] = { ent(1, 1, "a"), ent(1, 3, "c") };
+
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(wal_entries(&w, x, 2), 0);
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_close(&w);
+	wal_state_free(&st);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), -EBADMSG);
+	assert_non_null(strstr(e.msg, "does not follow"));
+}
+
+static void crc32c_is_castagnoli(void **state)
+{
+	assert_int_equal(wal_crc32c(0, "123456789", 9), 0xE3069283u);
+	assert_int_equal(wal_crc32c(0, "", 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(synced_records_come_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(later_entries_replace_and_snapshots_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_torn_tail_is_cut_and_appending_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(corruption_in_the_middle_is_refused_and_left_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_gap_in_the_log_is_corruption, setup, teardown),
+		cmocka_unit_test(crc32c_is_castagnoli),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
