@@ -70,6 +70,8 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->fd < 0)
+		return;
 	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
 		conn_close(c);
 		return;
@@ -103,6 +105,12 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 			same++;
 	c->over_limit = same >= ctl->conn_per_client_max;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A peer that vanished while a journal follows with nothing to say
+	 * is found by TCP keepalive: about two minutes. */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &(int){ 60 }, sizeof(int));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &(int){ 10 }, sizeof(int));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &(int){ 6 }, sizeof(int));
 	c->events = EPOLLIN;
 	if (loop_io_add(ctl->loop, &c->io, fd, c->events, conn_event, c) < 0) {
 		free(c->tls);
@@ -178,15 +186,41 @@ int control_listen(struct control *ctl, const char *addr, unsigned port)
 
 /* --- closing ------------------------------------------------------------ */
 
+static void reap(struct loop *l, void *arg)
+{
+	struct control *ctl = arg;
+
+	while (ctl->dead) {
+		struct conn *c = ctl->dead;
+
+		ctl->dead = c->next;
+		buf_free(&c->in);
+		buf_free(&c->out);
+		free(c->tls);
+		free(c->p);
+		free(c);
+	}
+	upstream_reap(ctl);
+}
+
+void control_reap_later(struct control *ctl)
+{
+	/* Timers run after the event batch: nothing refers to the dead then. */
+	loop_timer_set(ctl->loop, &ctl->reaper, 0, reap, ctl);
+}
+
 void conn_close(struct conn *c)
 {
 	struct control *ctl = c->ctl;
 
+	if (c->fd < 0)
+		return;	/* already closed in this batch */
 	if (c->up)
 		upstream_abort(c->up);
 	c->up = NULL;
 	loop_io_del(ctl->loop, &c->io);
 	close(c->fd);
+	c->fd = -1;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -195,11 +229,9 @@ void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	ctl->nconns--;
 	stats_conn(-1);
-	buf_free(&c->in);
-	buf_free(&c->out);
-	free(c->tls);
-	free(c->p);
-	free(c);
+	c->next = ctl->dead;
+	ctl->dead = c;
+	control_reap_later(ctl);
 }
 
 /* Send what is queued, then close_notify, then close. */
@@ -255,7 +287,9 @@ void conn_answer_done(struct conn *c)
 {
 	c->answered = true;
 	c->up = NULL;
-	request_maybe_finish(c);
+	/* A pipelined request may be waiting in c->in already. */
+	if (request_maybe_finish(c) && c->phase == CONN_READY)
+		process_input(c);
 	conn_kick(c);
 }
 
@@ -340,6 +374,9 @@ static void process_input(struct conn *c)
 		if (c->in_request && c->p->event == HTTP_EV_DONE)
 			break;
 		if (c->up && upstream_pending(c->up) > CONTROL_UP_HIGH)
+			break;
+		/* A client that sends and never reads gets no more answers queued. */
+		if (!c->in_request && c->out.len > CONTROL_OUT_HIGH)
 			break;
 		n = http_parse(c->p, c->in.data + off, c->in.len - off);
 		off += n;
@@ -488,6 +525,8 @@ static void conn_pump(struct conn *c)
 				br_ssl_engine_flush(eng, 0);
 			if (c->up && c->out.len < CONTROL_OUT_LOW)
 				upstream_resume(c->up);
+			if (!c->up && c->in.len && c->out.len < CONTROL_OUT_LOW && c->phase == CONN_READY)
+				process_input(c);
 			moved = true;
 		}
 		if (c->phase == CONN_CLOSING && !c->out.len && !c->up && !c->close_sent) {
@@ -518,12 +557,17 @@ static void conn_pump(struct conn *c)
 		if (!moved)
 			break;
 	}
-	conn_set_events(c, EPOLLIN | (want_write ? EPOLLOUT : 0));
+	/* Reading only when the engine wants records: with its input full
+	 * (the client sends faster than it is answered), a readable socket
+	 * would wake the loop for nothing, forever. */
+	conn_set_events(c, ((br_ssl_engine_current_state(eng) & BR_SSL_RECVREC) ? EPOLLIN : 0) |
+			   (want_write ? EPOLLOUT : 0));
 }
 
 void conn_kick(struct conn *c)
 {
-	conn_pump(c);
+	if (c->fd >= 0)
+		conn_pump(c);
 }
 
 /* --- timeouts ----------------------------------------------------------- */
@@ -551,8 +595,9 @@ static void sweep(struct loop *l, void *arg)
 			conn_kick(c);
 			continue;
 		}
-		/* Waiting for PID 1 with nothing to send is not the client's fault. */
-		if (c->up && !c->out.len)
+		/* Waiting for PID 1's answer with nothing to send is not the
+		 * client's fault; a body that stopped coming is. */
+		if (c->up && !c->out.len && c->p && c->p->event == HTTP_EV_DONE)
 			continue;
 		if (now - c->active_ms > HTTP_IDLE_TIMEOUT_MS)
 			conn_close(c);

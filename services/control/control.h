@@ -80,6 +80,7 @@ struct conn {
 	bool over_limit;	/* this client had too many connections: 503 */
 	bool tls_logged;	/* the handshake's failure was logged */
 	bool close_sent;	/* close_notify is queued: close once it is out */
+	bool by_cert;		/* authenticated by its client certificate */
 
 	/* The current request. */
 	bool in_request;	/* its head has been parsed and it is not answered */
@@ -112,6 +113,11 @@ struct control {
 	unsigned conn_max;
 	unsigned conn_per_client_max;
 	struct loop_timer sweep;
+	/* Connections and upstreams closed during an event batch are freed
+	 * after it (the batch may still hold events for them). */
+	struct conn *dead;
+	void *dead_ups;
+	struct loop_timer reaper;
 
 	/* Credentials, replaced whole on SIGHUP. */
 	const char *cert_path, *key_path, *ca_path, *tokens_path;
@@ -129,7 +135,9 @@ struct control {
 
 /* conn.c */
 int control_listen(struct control *ctl, const char *addr, unsigned port);
+/* Close now; the memory goes after the current event batch. */
 void conn_close(struct conn *c);
+void control_reap_later(struct control *ctl);
 /* Queue an answer with a complete body (may be NULL) and mark the request answered. */
 void conn_respond(struct conn *c, int status, const char *type, const char *body, size_t len,
 		  const char *fields);
@@ -160,6 +168,8 @@ bool upstream_started(const struct upstream *u);
 size_t upstream_pending(const struct upstream *u);
 /* The client drained its output: resume reading the answer. */
 void upstream_resume(struct upstream *u);
+/* Free the upstreams closed during the last batch. */
+void upstream_reap(struct control *ctl);
 
 /* stats.c */
 enum stats_route {

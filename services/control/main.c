@@ -68,10 +68,12 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		log_err("reload: keeping the old credentials: %s", e.msg);
 		return;
 	}
-	/* A handshake under way points at the old credentials. */
+	/* A handshake under way points at the old credentials, and a
+	 * connection a client certificate opened may have just been revoked
+	 * (a new CA): both close, and their clients connect again. */
 	for (struct conn *c = ctl.conns, *next; c; c = next) {
 		next = c->next;
-		if (c->phase == CONN_HANDSHAKE)
+		if (c->phase == CONN_HANDSHAKE || c->by_cert)
 			conn_close(c);
 	}
 	log_info("reload: credentials read again (%zu tokens, %zu CA certificates)",

@@ -122,8 +122,10 @@ static enum auth_role authenticate(struct conn *c)
 	if (c->ctl->cas.n && peer->verified)
 		cert_role = auth_role_parse(peer->org);
 	if (!authz) {
-		if (cert_role != AUTH_NONE)
+		if (cert_role != AUTH_NONE) {
+			c->by_cert = true;
 			return cert_role;
+		}
 		if (peer->verified) {
 			refused(c, "the client certificate has no role (O=admin or O=read-only)");
 			conn_respond_error(c, 401, "the client certificate has no role (O=admin or O=read-only)");

@@ -32,15 +32,36 @@ struct upstream {
 	bool head_sent;			/* the answer's head went to the client */
 	bool chunked;			/* ... as chunks */
 	bool add_metrics;		/* /metrics: this program's part at the end */
-	bool paused;			/* the client's output is full */
+	bool paused;			/* the client's output is full: out of epoll */
+	bool dead;
+	struct upstream *next_dead;
 };
 
+/* Close now; free after the event batch (it may hold an event for u). */
 static void upstream_free(struct upstream *u)
 {
-	loop_io_del(u->c->ctl->loop, &u->io);
+	struct control *ctl = u->c->ctl;
+
+	if (u->dead)
+		return;
+	if (!u->paused)
+		loop_io_del(ctl->loop, &u->io);
 	close(u->fd);
 	buf_free(&u->out);
-	free(u);
+	u->dead = true;
+	u->next_dead = ctl->dead_ups;
+	ctl->dead_ups = u;
+	control_reap_later(ctl);
+}
+
+void upstream_reap(struct control *ctl)
+{
+	while (ctl->dead_ups) {
+		struct upstream *u = ctl->dead_ups;
+
+		ctl->dead_ups = u->next_dead;
+		free(u);
+	}
 }
 
 void upstream_abort(struct upstream *u)
@@ -59,20 +80,36 @@ size_t upstream_pending(const struct upstream *u)
 	return u->out.len;
 }
 
+static void upstream_event(struct loop *l, int fd, uint32_t events, void *arg);
+
 static void set_events(struct upstream *u)
 {
-	uint32_t ev = (u->paused ? 0 : EPOLLIN) | (u->out.len ? EPOLLOUT : 0);
+	uint32_t ev = EPOLLIN | (u->out.len ? EPOLLOUT : 0);
 
+	if (u->paused || u->dead)
+		return;
 	if (ev != u->events && loop_io_mod(u->c->ctl->loop, &u->io, ev) == 0)
 		u->events = ev;
 }
 
+/* While the client is slow, the socket leaves epoll: a hang-up from PID 1
+ * would otherwise be reported again and again with nothing to do. */
+static void pause_reading(struct upstream *u)
+{
+	if (u->paused || u->dead)
+		return;
+	loop_io_del(u->c->ctl->loop, &u->io);
+	u->paused = true;
+}
+
 void upstream_resume(struct upstream *u)
 {
-	if (!u->paused)
+	if (!u->paused || u->dead)
 		return;
 	u->paused = false;
-	set_events(u);
+	u->events = EPOLLIN | (u->out.len ? EPOLLOUT : 0);
+	if (loop_io_add(u->c->ctl->loop, &u->io, u->fd, u->events, upstream_event, u) < 0)
+		u->paused = true;	/* tried again on the next drain */
 }
 
 /* The answer failed. Before its head: 502. After: the client's answer
@@ -125,9 +162,12 @@ static void answer_head(struct upstream *u)
 	if (h.conn == HTTP_CONN_CLOSE)
 		c->closing_after = true;
 	c->status = h.status;
-	if (http_response_head_append(&c->out, &h) < 0)
-		c->closing_after = true;
 	u->head_sent = true;
+	if (http_response_head_append(&c->out, &h) < 0) {
+		/* No status line could be written: the connection cannot go on. */
+		c->closing_after = true;
+		c->phase = CONN_CLOSING;
+	}
 }
 
 static void answer_body(struct upstream *u, const char *data, size_t len)
@@ -199,6 +239,8 @@ static void upstream_event(struct loop *l, int fd, uint32_t events, void *arg)
 	char data[16384];
 	ssize_t n;
 
+	if (u->dead)
+		return;
 	if (u->out.len && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		n = send(fd, u->out.data, u->out.len, MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -233,10 +275,10 @@ static void upstream_event(struct loop *l, int fd, uint32_t events, void *arg)
 			if (feed(u, data, (size_t)n))
 				return;
 			if (c->out.len > CONTROL_OUT_HIGH)
-				u->paused = true;
+				pause_reading(u);
 		}
 		set_events(u);
-		conn_kick(c);	/* may free u and c: nothing after this */
+		conn_kick(c);	/* may close u and c: nothing after this */
 		return;
 	}
 	set_events(u);
@@ -247,8 +289,10 @@ struct upstream *upstream_open(struct conn *c, const char *method, const char *t
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct upstream *u = calloc(1, sizeof(*u));
+	/* PID 1 answers GET; a HEAD is its GET with the body dropped here, so
+	 * that the head says what a GET would get. */
 	struct http_request_head h = {
-		.method = method,
+		.method = strcmp(method, "HEAD") ? method : "GET",
 		.target = target,
 		.host = "localhost",
 		.content_type = http_header_get(req, "Content-Type"),
@@ -260,7 +304,6 @@ struct upstream *upstream_open(struct conn *c, const char *method, const char *t
 	u->c = c;
 	u->add_metrics = add_metrics;
 	http_parser_init(&u->p, HTTP_RESPONSE);
-	u->p.head_response = !strcmp(method, "HEAD");
 	if (req->framing == HTTP_BODY_LENGTH) {
 		h.length = (int64_t)req->content_length;
 	} else if (req->framing == HTTP_BODY_CHUNKED) {
@@ -268,6 +311,7 @@ struct upstream *upstream_open(struct conn *c, const char *method, const char *t
 		u->body_chunked = true;
 	} else {
 		h.length = strcmp(method, "GET") && strcmp(method, "HEAD") ? 0 : HTTP_LENGTH_NONE;
+		/* (a HEAD goes as a GET, with no body either way) */
 		u->body_ended = true;
 	}
 	if (h.content_type && !http_field_value_is_valid(h.content_type, strlen(h.content_type)))

@@ -324,6 +324,51 @@ def test_a_refused_request_without_a_body_keeps_the_connection(node):
     assert out.startswith(b"HTTP/1.1 401") and b"Connection: close" in out and b"200 OK" not in out, out
 
 
+def test_a_request_pipelined_behind_a_passed_on_one_is_answered(node):
+    reqs = (b"GET /v1/units HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n")
+    s = node.tls_socket()
+    s.sendall(reqs)
+    out = b""
+    s.settimeout(10)
+    # Nothing more is sent: both answers must come from what is buffered.
+    while out.count(b"HTTP/1.1 200 OK") < 2:
+        chunk = s.recv(65536)
+        assert chunk, out
+        out += chunk
+    s.close()
+    assert out.index(b'"units"') < out.index(b'{"status":"ok"}')
+
+
+def test_head_passed_on_says_the_length_get_would_have(node):
+    get = subprocess.run(["curl", "-sS", "-i", "--cacert", node.creds.ca, "-H", "Authorization: Bearer " + node.creds.admin,
+                          node.url("/v1/unit-files")], capture_output=True, text=True, timeout=20).stdout
+    head = subprocess.run(["curl", "-sS", "-I", "--cacert", node.creds.ca, "-H", "Authorization: Bearer " + node.creds.admin,
+                           node.url("/v1/unit-files")], capture_output=True, text=True, timeout=20).stdout
+    body = get.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in get else get.split("\n\n", 1)[1]
+    m = re.search(r"^Content-Length: (\d+)", head, re.M | re.I)
+    assert m and int(m.group(1)) == len(body.encode()), (head, len(body))
+
+
+def test_a_client_that_never_reads_its_answers_costs_bounded_memory(node):
+    before = node.rss_kib()
+    s = node.tls_socket()
+    s.setblocking(False)
+    req = b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n" * 1000
+    sent = 0
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and sent < 40 * len(req):
+        try:
+            sent += s.send(req)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            time.sleep(0.05)
+    grown = node.rss_kib() - before
+    assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+    s.close()
+    # The answers queued stop at 256 KiB; the socket buffers hold the rest.
+    assert grown < 4096, "RSS grew by %d KiB for one client that never reads" % grown
+
+
 def test_chunked_upload_and_expect_continue(node):
     body = unit("""
         [Service]
