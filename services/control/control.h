@@ -8,10 +8,10 @@
  * own part) or passed to PID 1's local API socket and its answer streamed
  * back, re-framed, without being buffered whole.
  *
- * The files: main.c (flags, credentials, signals), conn.c (connections:
- * TLS, HTTP framing, limits, timeouts), route.c (authentication, routing,
- * the routes answered here), upstream.c (the local API), stats.c (the
- * counters behind /metrics).
+ * The files: main.c (flags, signals), conn.c (connections: TLS, HTTP
+ * framing, limits, timeouts), route.c (credentials, authentication,
+ * routing), machine.c (GET /v1/machine), upstream.c (the local API),
+ * stats.c (the counters behind /metrics).
  */
 #ifndef PITH_CONTROL_H
 #define PITH_CONTROL_H

@@ -311,7 +311,6 @@ struct upstream *upstream_open(struct conn *c, const char *method, const char *t
 		u->body_chunked = true;
 	} else {
 		h.length = strcmp(method, "GET") && strcmp(method, "HEAD") ? 0 : HTTP_LENGTH_NONE;
-		/* (a HEAD goes as a GET, with no body either way) */
 		u->body_ended = true;
 	}
 	if (h.content_type && !http_field_value_is_valid(h.content_type, strlen(h.content_type)))
