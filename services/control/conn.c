@@ -66,12 +66,33 @@ static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_
 	       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
 }
 
+static void linger_read(struct conn *c)
+{
+	char drop[16384];
+
+	for (;;) {
+		ssize_t n = recv(c->fd, drop, sizeof(drop), 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		c->lingered += n > 0 ? (size_t)n : 0;
+		if (n <= 0 || c->lingered > CONTROL_LINGER_BYTES) {
+			conn_close(c);
+			return;
+		}
+	}
+}
+
 static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 
 	if (c->fd < 0)
 		return;
+	if (c->phase == CONN_LINGER) {
+		linger_read(c);
+		return;
+	}
 	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
 		conn_close(c);
 		return;
@@ -535,8 +556,17 @@ static void conn_pump(struct conn *c)
 			moved = true;
 		}
 		if (c->close_sent && !(st & BR_SSL_SENDREC) && !moved) {
-			/* Our close_notify is out; the peer's is not waited for. */
-			conn_close(c);
+			/* Our close_notify is out; the peer's is not waited for.
+			 * A client may still be sending a body nobody will read:
+			 * closing now would reset the connection, and the answer
+			 * with it. Shut down writing and drop its bytes a while. */
+			if (shutdown(c->fd, SHUT_WR) < 0) {
+				conn_close(c);
+				return;
+			}
+			c->phase = CONN_LINGER;
+			c->linger_until = now + CONTROL_LINGER_MS;
+			conn_set_events(c, EPOLLIN);
 			return;
 		}
 		if ((st & BR_SSL_RECVREC) && !moved) {
@@ -566,7 +596,7 @@ static void conn_pump(struct conn *c)
 
 void conn_kick(struct conn *c)
 {
-	if (c->fd >= 0)
+	if (c->fd >= 0 && c->phase != CONN_LINGER)
 		conn_pump(c);
 }
 
@@ -580,6 +610,11 @@ static void sweep(struct loop *l, void *arg)
 
 	for (c = ctl->conns; c; c = next) {
 		next = c->next;
+		if (c->phase == CONN_LINGER) {
+			if (now >= c->linger_until)
+				conn_close(c);
+			continue;
+		}
 		if (c->phase == CONN_HANDSHAKE) {
 			if (now - c->accepted_ms > HTTP_HEADER_TIMEOUT_MS)
 				conn_close(c);

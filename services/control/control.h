@@ -63,7 +63,14 @@ enum conn_phase {
 	CONN_HANDSHAKE,		/* TLS not finished */
 	CONN_READY,		/* reading requests */
 	CONN_CLOSING,		/* sending what is left, then close_notify */
+	CONN_LINGER,		/* all sent and shut down for writing; reading and
+				 * dropping what the client still sends, so that
+				 * closing does not reset the answer away */
 };
+
+/* How long and how much a closing connection reads and drops. */
+#define CONTROL_LINGER_MS 2000
+#define CONTROL_LINGER_BYTES (256 * 1024)
 
 struct conn {
 	struct control *ctl;
@@ -81,6 +88,8 @@ struct conn {
 	bool tls_logged;	/* the handshake's failure was logged */
 	bool close_sent;	/* close_notify is queued: close once it is out */
 	bool by_cert;		/* authenticated by its client certificate */
+	uint64_t linger_until;	/* CONN_LINGER: close by then */
+	size_t lingered;	/* bytes dropped so far */
 
 	/* The current request. */
 	bool in_request;	/* its head has been parsed and it is not answered */

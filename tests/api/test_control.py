@@ -369,6 +369,37 @@ def test_a_client_that_never_reads_its_answers_costs_bounded_memory(node):
     assert grown < 4096, "RSS grew by %d KiB for one client that never reads" % grown
 
 
+def test_a_refusal_reaches_a_client_still_sending_a_large_body(node):
+    import threading
+    for _ in range(5):
+        s = node.tls_socket()
+        body = b"x" * (2 * 1024 * 1024)
+        s.sendall(b"PUT /v1/units/big.service/file HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+
+        def push():
+            try:
+                s.sendall(body)
+            except OSError:
+                pass
+        t = threading.Thread(target=push, daemon=True)
+        t.start()
+        # The client reads late: by then the server has answered and closed.
+        time.sleep(0.5)
+        out = b""
+        s.settimeout(10)
+        try:
+            while b"\r\n\r\n" not in out:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+        except (ConnectionResetError, ssl.SSLError) as e:
+            raise AssertionError("the answer was lost: %r after %r" % (e, out))
+        assert out.startswith(b"HTTP/1.1 401"), out
+        s.close()
+        t.join(10)
+
+
 def test_chunked_upload_and_expect_continue(node):
     body = unit("""
         [Service]
