@@ -7,6 +7,7 @@
 
 #include <bearssl.h>
 
+#include "cert.h"
 #include "tls.h"
 
 const char *auth_role_name(enum auth_role role)
@@ -146,15 +147,11 @@ static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 int auth_token_generate(char out[AUTH_TOKEN_LEN + 1])
 {
-	br_hmac_drbg_context rng;
-	br_prng_seeder seeder = br_prng_seeder_system(NULL);
 	unsigned char raw[33];	/* 264 bits: 44 characters, of which 43 are kept */
 	char *p = out + strlen(AUTH_TOKEN_PREFIX);
 
-	br_hmac_drbg_init(&rng, &br_sha256_vtable, NULL, 0);
-	if (!seeder || !seeder(&rng.vtable))
+	if (cert_random(raw, sizeof(raw)) < 0)
 		return -EIO;
-	br_hmac_drbg_generate(&rng, raw, sizeof(raw));
 	memcpy(out, AUTH_TOKEN_PREFIX, strlen(AUTH_TOKEN_PREFIX));
 	for (size_t i = 0; i < sizeof(raw); i += 3) {
 		unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | raw[i + 2];
@@ -165,7 +162,6 @@ int auth_token_generate(char out[AUTH_TOKEN_LEN + 1])
 	}
 	*p = 0;
 	explicit_bzero(raw, sizeof(raw));
-	explicit_bzero(&rng, sizeof(rng));
 	return 0;
 }
 

@@ -25,13 +25,19 @@ static const unsigned char oid_client_auth[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0
 /* Longest CN or O (RFC 5280's ub-common-name and ub-organization-name). */
 #define CERT_NAME_MAX 64
 
-static int random_bytes(void *out, size_t len)
+static int rng_seed(br_hmac_drbg_context *rng)
 {
-	br_hmac_drbg_context rng;
 	br_prng_seeder seeder = br_prng_seeder_system(NULL);
 
-	br_hmac_drbg_init(&rng, &br_sha256_vtable, NULL, 0);
-	if (!seeder || !seeder(&rng.vtable))
+	br_hmac_drbg_init(rng, &br_sha256_vtable, NULL, 0);
+	return seeder && seeder(&rng->vtable) ? 0 : -EIO;
+}
+
+int cert_random(void *out, size_t len)
+{
+	br_hmac_drbg_context rng;
+
+	if (rng_seed(&rng) < 0)
 		return -EIO;
 	br_hmac_drbg_generate(&rng, out, len);
 	explicit_bzero(&rng, sizeof(rng));
@@ -41,12 +47,10 @@ static int random_bytes(void *out, size_t len)
 int cert_key_generate(struct cert_key *k)
 {
 	br_hmac_drbg_context rng;
-	br_prng_seeder seeder = br_prng_seeder_system(NULL);
 	const br_ec_impl *ec = br_ec_get_default();
 	int r = 0;
 
-	br_hmac_drbg_init(&rng, &br_sha256_vtable, NULL, 0);
-	if (!seeder || !seeder(&rng.vtable))
+	if (rng_seed(&rng) < 0)
 		return -EIO;
 	if (!br_ec_keygen(&rng.vtable, ec, &k->sk, k->sk_buf, BR_EC_secp256r1) ||
 	    !br_ec_compute_pub(ec, &k->pk, k->pk_buf, &k->sk))
@@ -408,7 +412,7 @@ int cert_make(struct buf *out, const struct cert_request *req, const struct cert
 	} else {
 		issuer_key = k;
 	}
-	if (random_bytes(serial, sizeof(serial)) < 0) {
+	if (cert_random(serial, sizeof(serial)) < 0) {
 		err_set(e, 0, "no random bytes from the system");
 		return -EIO;
 	}

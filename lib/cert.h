@@ -47,6 +47,10 @@ struct cert_request {
 	int64_t not_after;
 };
 
+/* len bytes from the system's random source (an HMAC-DRBG seeded by
+ * BearSSL's system seeder). 0 or -EIO. */
+int cert_random(void *out, size_t len);
+
 /* Generate a P-256 key from the system's random source. 0 or -EIO. */
 int cert_key_generate(struct cert_key *k);
 

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "cert.h"
 #include "der.h"
+#include "unit_load.h"
 
 /* --- PEM files ---------------------------------------------------------- */
 
@@ -91,47 +92,20 @@ out:
 	return r;
 }
 
-static int file_read(const char *path, struct buf *b, struct err *e)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0) {
-		r = -errno;
-		err_set(e, 0, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			err_set(e, 0, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (b->len + (size_t)n > TLS_PEM_FILE_MAX) {
-			err_set(e, 0, "%s: larger than %d bytes", path, TLS_PEM_FILE_MAX);
-			r = -E2BIG;
-			break;
-		}
-		if ((r = buf_append(b, chunk, (size_t)n)) < 0) {
-			err_set(e, 0, "%s: out of memory", path);
-			break;
-		}
-	}
-	close(fd);
-	return r;
-}
-
 typedef int pem_parse_fn(void *obj, const char *pem, size_t len, const char *what,
 			 struct err *e);
 
 static int pem_load(void *obj, const char *path, pem_parse_fn *parse, struct err *e)
 {
 	struct buf b = BUF_INIT;
-	int r = file_read(path, &b, e);
+	int r = unit_file_read(path, TLS_PEM_FILE_MAX, &b);
 
+	if (r == -EFBIG)
+		err_set(e, 0, "%s: larger than %d bytes", path, TLS_PEM_FILE_MAX);
+	else if (r < 0)
+		err_set(e, 0, "%s: %s", path, strerror(-r));
+	if (r == -EFBIG)
+		r = -E2BIG;
 	if (!r)
 		r = parse(obj, b.data ? b.data : "", b.len, path, e);
 	buf_free(&b);

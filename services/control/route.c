@@ -7,7 +7,6 @@
 #include "control.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,32 +14,9 @@
 
 #include "json.h"
 #include "log.h"
+#include "unit_load.h"
 
 /* --- credentials -------------------------------------------------------- */
-
-static int read_small(const char *path, struct buf *b, size_t max, struct err *e)
-{
-	char chunk[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0) {
-		r = -errno;
-		err_set(e, 0, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || b->len + (size_t)n > max || buf_append(b, chunk, (size_t)n) < 0) {
-			r = n < 0 ? -errno : -E2BIG;
-			err_set(e, 0, "%s: %s", path, n < 0 ? strerror(errno) : "too large");
-			break;
-		}
-	}
-	close(fd);
-	return r;
-}
 
 int control_credentials_load(struct control *ctl, struct err *e)
 {
@@ -62,7 +38,10 @@ int control_credentials_load(struct control *ctl, struct err *e)
 	if (ctl->ca_path && *ctl->ca_path && (r = tls_anchors_load(&cas, ctl->ca_path, e)) < 0)
 		goto fail_key;
 	if (ctl->tokens_path && *ctl->tokens_path) {
-		r = read_small(ctl->tokens_path, &text, AUTH_TOKENS_FILE_MAX, e);
+		r = unit_file_read(ctl->tokens_path, AUTH_TOKENS_FILE_MAX, &text);
+		if (r < 0 && r != -ENOENT)
+			err_set(e, 0, "%s: %s", ctl->tokens_path,
+				r == -EFBIG ? "too large" : strerror(-r));
 		/* No tokens file: only certificates get in. */
 		if (r == -ENOENT)
 			r = 0;
