@@ -32,6 +32,7 @@ packages=(
 	python3 python3-pytest python3-requests libcmocka-dev
 	iproute2 iputils-ping dnsmasq-base
 	curl openssl python3-jsonschema wrk
+	etcd-server etcd-client python3-etcd
 )
 
 missing=()

@@ -44,6 +44,7 @@ const char *store_error_message(int code)
 	case STORE_EREFRESHVALUE: return "Value provided on refresh";
 	case STORE_EREFRESHTTLREQUIRED: return "A TTL must be provided on refresh";
 	case STORE_EEVENTINDEXCLEARED: return "The event in requested index is outdated and cleared";
+	case STORE_ERAFTINTERNAL: return "Raft Internal Error";
 	}
 	return "Unknown error";
 }
@@ -54,6 +55,7 @@ int store_error_status(int code)
 	case STORE_ENOTFOUND: return 404;
 	case STORE_ETESTFAILED: case STORE_ENODEEXIST: return 412;
 	case STORE_ENOTFILE: case STORE_EDIRNOTEMPTY: return 403;
+	case STORE_ERAFTINTERNAL: return 500;
 	default: return 400;
 	}
 }

@@ -42,6 +42,7 @@ enum store_error {
 	STORE_EINVALIDFORM = 210,
 	STORE_EREFRESHVALUE = 211,
 	STORE_EREFRESHTTLREQUIRED = 212,
+	STORE_ERAFTINTERNAL = 300,	/* not the store's: a request that timed out */
 	STORE_EEVENTINDEXCLEARED = 401,
 };
 

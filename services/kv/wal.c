@@ -267,8 +267,8 @@ out:
 static int segment_read(struct wal *w, const char *name, bool last, struct wal_state *st,
 			uint64_t *good, struct err *e)
 {
-	unsigned char *p;
-	size_t size, off = 0;
+	unsigned char *p = NULL;
+	size_t size = 0, off = 0;
 	int r = read_file(w->dirfd, name, &p, &size);
 
 	if (r < 0) {

@@ -1,0 +1,841 @@
+/*
+ * etcd's v2 client API over HTTP/1.1, as etcd 3.4 answers it (docs/kv.md):
+ * /v2/keys (reads served here, writes and quorum reads through the log),
+ * watches, /version, /health, /v2/members, /v2/stats/{self,leader,store}, /v2/machines.
+ * Heads are written by hand in the order etcd's Go server writes them:
+ * the CORS fields, the other fields sorted by name, Date, then the length
+ * (a Content-Length up to 2048 bytes of body, chunks past it, as Go's
+ * server buffers), and the type Go sniffs when the handler set none.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "json.h"
+#include "kv.h"
+#include "v2req.h"
+
+/* Open client connections; one more is closed at once. Each holds an
+ * HTTP parser (about 25 KiB). */
+#define API_CONN_MAX 4096
+/* The largest request body: a value of STORE_VALUE_MAX, form-encoded. */
+#define API_BODY_MAX (3 * STORE_VALUE_MAX + 4096)
+/* Go's server sends a body this long or shorter with a Content-Length. */
+#define API_BUFFERED_MAX 2048
+#define API_LISTEN_MAX KV_URLS_MAX
+
+#define CORS "Access-Control-Allow-Headers: accept, content-type, authorization\r\n" \
+	     "Access-Control-Allow-Methods: POST, GET, OPTIONS, PUT, DELETE\r\n" \
+	     "Access-Control-Allow-Origin: *\r\n"
+#define TEXT "text/plain; charset=utf-8"
+#define JSON "application/json"
+
+struct conn {
+	struct api *api;
+	int fd;
+	struct loop_io io;
+	struct http_parser p;
+	struct buf in, body, out;
+	bool closing;
+	bool waiting;		/* w is with node.c */
+	bool watching;		/* a watch: linked in api->watchers */
+	bool head;		/* the request is HEAD */
+	bool in_route;		/* route() is running: the caller goes on parsing */
+	bool no_value;		/* noValueOnSuccess */
+	struct kv_waiter w;
+	/* A watch. */
+	char *wpath;
+	bool wrecursive, wstream;
+	uint64_t wsince;
+	struct conn *wnext;
+	struct conn *next;
+};
+
+struct api {
+	struct kv *kv;
+	int fds[API_LISTEN_MAX];
+	struct loop_io ios[API_LISTEN_MAX];
+	size_t nfds;
+	struct conn *conns;
+	unsigned nconns;
+	struct conn *watchers;
+	unsigned nwatchers;
+	uint64_t notified;	/* the store index watchers have seen */
+};
+
+static void conn_close(struct conn *c);
+static void conn_parse(struct conn *c);
+
+/* --- writing answers -------------------------------------------------------------- */
+
+static void date_field(struct buf *b)
+{
+	char d[64];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(d, sizeof(d), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+	buf_puts(b, d);
+}
+
+/*
+ * Queue a whole answer: fields (sorted, each ending in CRLF, after the
+ * CORS ones), the body, and late_type, a Content-Type written after the
+ * length as Go adds a sniffed one (NULL: none).
+ */
+static void respond(struct conn *c, int status, const char *fields, const char *late_type,
+		    const char *body, size_t len)
+{
+	struct buf *b = &c->out;
+	bool chunked = len > API_BUFFERED_MAX && c->p.version >= 11 && !c->head;
+
+	buf_printf(b, "HTTP/1.1 %d %s\r\n" CORS "%s", status, http_status_reason(status),
+		   fields ? fields : "");
+	date_field(b);
+	if (chunked)
+		buf_puts(b, "Transfer-Encoding: chunked\r\n");
+	else
+		buf_printf(b, "Content-Length: %zu\r\n", len);
+	if (late_type)
+		buf_printf(b, "Content-Type: %s\r\n", late_type);
+	if (!c->p.keep_alive) {
+		buf_puts(b, "Connection: close\r\n");
+		c->closing = true;
+	}
+	buf_puts(b, "\r\n");
+	if (c->head)
+		return;
+	if (chunked) {
+		http_chunk_append(b, body, len);
+		http_chunk_last_append(b);
+	} else {
+		buf_append(b, body, len);
+	}
+}
+
+/* A plain-text answer, as Go's http.Error writes it. */
+static void respond_text(struct conn *c, int status, const char *text)
+{
+	respond(c, status, "Content-Type: " TEXT "\r\nX-Content-Type-Options: nosniff\r\n", NULL,
+		text, strlen(text));
+}
+
+static void not_found(struct conn *c)
+{
+	respond_text(c, 404, "404 page not found\n");
+}
+
+/* 405 with Allow (NULL: none, as etcd's members handler sends none). */
+static void not_allowed(struct conn *c, const char *allow, bool cluster_id)
+{
+	struct buf f = BUF_INIT;
+
+	if (allow)
+		buf_printf(&f, "Allow: %s\r\n", allow);
+	buf_puts(&f, "Content-Type: " TEXT "\r\nX-Content-Type-Options: nosniff\r\n");
+	if (cluster_id)
+		buf_printf(&f, "X-Etcd-Cluster-Id: %" PRIx64 "\r\n", c->api->kv->cluster_id);
+	respond(c, 405, f.data, NULL, "Method Not Allowed\n", 19);
+	buf_free(&f);
+}
+
+/* An etcd error: {"errorCode":...}, with X-Etcd-Index. */
+static void respond_error(struct conn *c, int code, const char *cause, uint64_t index)
+{
+	struct buf f = BUF_INIT, body = BUF_INIT;
+
+	buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\nX-Etcd-Index: %" PRIu64 "\r\n",
+		   c->api->kv->cluster_id, index);
+	store_error_json(code, cause, index, &body);
+	respond(c, store_error_status(code), f.data, NULL, body.data, body.len);
+	buf_free(&f);
+	buf_free(&body);
+}
+
+static void keys_fields(struct conn *c, struct buf *f, uint64_t store_index, uint64_t raft_index,
+			uint64_t raft_term)
+{
+	buf_printf(f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\nX-Etcd-Index: %" PRIu64
+		   "\r\nX-Raft-Index: %" PRIu64 "\r\nX-Raft-Term: %" PRIu64 "\r\n",
+		   c->api->kv->cluster_id, store_index, raft_index, raft_term);
+}
+
+static void respond_keys(struct conn *c, int status, const struct buf *body, uint64_t store_index,
+			 uint64_t raft_index, uint64_t raft_term)
+{
+	struct buf f = BUF_INIT;
+
+	keys_fields(c, &f, store_index, raft_index, raft_term);
+	respond(c, status, f.data, NULL, body->data, body->len);
+	buf_free(&f);
+}
+
+/* --- /v2/keys ------------------------------------------------------------------- */
+
+static void want_write(struct conn *c)
+{
+	if (c->fd >= 0)
+		loop_io_mod(c->api->kv->loop, &c->io, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
+}
+
+static void request_done(struct conn *c)
+{
+	c->waiting = false;
+	c->head = false;
+	http_parser_reset(&c->p);
+	want_write(c);
+	if (!c->in_route)
+		conn_parse(c);
+}
+
+static void applied(struct kv *kv, struct kv_waiter *w, const struct kv_result *res)
+{
+	struct conn *c = w->arg;
+	struct buf body = BUF_INIT;
+
+	if (res->code == -ETIMEDOUT || res->code == -ECANCELED || res->code < 0) {
+		respond_error(c, STORE_ERAFTINTERNAL, "etcdserver: request timed out", 0);
+	} else if (res->code > 0) {
+		respond_error(c, res->code, res->cause, res->store_index);
+	} else if (res->body) {
+		respond_keys(c, 200, res->body, res->store_index, res->raft_index, res->raft_term);
+	} else {
+		const struct store_event *ev = res->ev;
+
+		if (c->no_value)
+			buf_printf(&body, "{\"action\":\"%s\"}\n", ev->action);
+		else
+			store_event_json(ev, &body);
+		respond_keys(c, strcmp(ev->action, "create") ? 200 : 201, &body, res->store_index,
+			     res->raft_index, res->raft_term);
+		buf_free(&body);
+	}
+	request_done(c);
+}
+
+/* Send a command through the log; the answer comes to applied(). */
+static void submit(struct conn *c, struct kv_cmd *cmd)
+{
+	struct kv *kv = c->api->kv;
+
+	memset(&c->w, 0, sizeof(c->w));
+	cmd->origin = kv->id;
+	cmd->seq = c->w.seq = kv_next_seq(kv);
+	if (kv_cmd_encode(cmd, &c->w.cmd) < 0) {
+		buf_free(&c->w.cmd);
+		respond_error(c, STORE_ERAFTINTERNAL, "out of memory", 0);
+		return;
+	}
+	c->w.done = applied;
+	c->w.arg = c;
+	c->waiting = true;
+	kv_submit(kv, &c->w);
+}
+
+static void watch_unlink(struct conn *c)
+{
+	struct api *a = c->api;
+
+	for (struct conn **pp = &a->watchers; *pp; pp = &(*pp)->wnext)
+		if (*pp == c) {
+			*pp = c->wnext;
+			a->nwatchers--;
+			break;
+		}
+	c->watching = false;
+	free(c->wpath);
+	c->wpath = NULL;
+}
+
+/* Send one event on a watch; a watch without stream then ends. */
+static void watch_send(struct conn *c, const struct store_event *ev)
+{
+	struct buf body = BUF_INIT;
+
+	store_event_json(ev, &body);
+	http_chunk_append(&c->out, body.data, body.len);
+	buf_free(&body);
+	c->wsince = ev->index + 1;
+	if (!c->wstream) {
+		http_chunk_last_append(&c->out);
+		watch_unlink(c);
+		request_done(c);
+	}
+	want_write(c);
+}
+
+static void watch_start(struct conn *c, const struct v2_req *q)
+{
+	struct api *a = c->api;
+	struct kv *kv = a->kv;
+	struct buf f = BUF_INIT;
+	const struct store_event *ev;
+	bool cleared;
+	uint64_t oldest, since = q->wait_index ? q->wait_index : kv->store.index + 1;
+
+	ev = store_watch_find(&kv->store, q->path, q->recursive, since, &cleared, &oldest);
+	if (cleared) {
+		char cause[96];
+
+		snprintf(cause, sizeof(cause), "the requested history has been cleared [%" PRIu64 "/%" PRIu64 "]",
+			 oldest, since);
+		return respond_error(c, STORE_EEVENTINDEXCLEARED, cause, kv->store.index);
+	}
+	c->wpath = strdup(q->path);
+	if (!c->wpath)
+		return respond_error(c, STORE_ERAFTINTERNAL, "out of memory", 0);
+	keys_fields(c, &f, kv->store.index, kv->raft.commit, kv->raft.term);
+	buf_printf(&c->out, "HTTP/1.1 200 OK\r\n" CORS "%s", f.data);
+	buf_free(&f);
+	date_field(&c->out);
+	buf_puts(&c->out, "Transfer-Encoding: chunked\r\n\r\n");
+	c->wrecursive = q->recursive;
+	c->wstream = q->stream;
+	c->wsince = since;
+	c->watching = true;
+	c->waiting = true;
+	c->wnext = a->watchers;
+	a->watchers = c;
+	a->nwatchers++;
+	if (ev)
+		watch_send(c, ev);
+	/* A stream replays what it missed from the history too. */
+	while (c->watching && c->wstream &&
+	       (ev = store_watch_find(&kv->store, c->wpath, c->wrecursive, c->wsince, &cleared, &oldest)))
+		watch_send(c, ev);
+	want_write(c);
+}
+
+void kv_api_applied(struct api *a)
+{
+	struct store *s;
+	size_t first;
+
+	if (!a)
+		return;
+	s = &a->kv->store;
+	/* The events since the last call, oldest first. */
+	first = s->hcount;
+	while (first > 0 && s->history[(s->hstart + first - 1) % STORE_HISTORY_MAX]->index > a->notified)
+		first--;
+	for (size_t i = first; i < s->hcount; i++) {
+		const struct store_event *ev = s->history[(s->hstart + i) % STORE_HISTORY_MAX];
+		struct conn *c = a->watchers, *next;
+
+		for (; c; c = next) {
+			next = c->wnext;
+			if (ev->index >= c->wsince && store_event_matches(ev, c->wpath, c->wrecursive))
+				watch_send(c, ev);
+		}
+	}
+	a->notified = s->index;
+}
+
+static int64_t ttl_seconds(uint64_t ttl, bool *has)
+{
+	/* etcd multiplies by a second in an int64 of nanoseconds; a TTL that
+	 * overflows it leaves the key without an expiry, as observed. */
+	if (ttl > INT64_MAX / 1000000000) {
+		*has = false;
+		return 0;
+	}
+	return (int64_t)ttl;
+}
+
+static void keys(struct conn *c, const char *body, size_t body_len)
+{
+	struct api *a = c->api;
+	struct kv *kv = a->kv;
+	struct v2_req q;
+	struct kv_cmd cmd = { .kind = KV_CMD_STORE };
+	struct store_cmd *s = &cmd.store;
+	int r = v2_req_parse(&q, c->p.method, http_request_target(&c->p), body, body_len,
+			     http_header_get(&c->p, "Content-Type"));
+
+	if (r == V2_REDIRECT) {
+		struct buf f = BUF_INIT, html = BUF_INIT;
+		bool get = q.method == V2_GET || q.method == V2_HEAD;
+
+		if (get) {
+			buf_puts(&f, "Content-Type: text/html; charset=utf-8\r\n");
+			buf_printf(&html, "<a href=\"%s\">Moved Permanently</a>.\n\n", q.location.data);
+		}
+		buf_printf(&f, "Location: %s\r\n", q.location.data);
+		respond(c, 301, f.data, NULL, html.data, html.len);
+		buf_free(&f);
+		buf_free(&html);
+	} else if (r == V2_NOT_ALLOWED) {
+		not_allowed(c, "HEAD,GET,PUT,POST,DELETE", false);
+	} else if (r == V2_NOMEM) {
+		respond_error(c, STORE_ERAFTINTERNAL, "out of memory", 0);
+	} else if (r > 0) {
+		respond_error(c, r, q.cause.data, 0);
+	} else if ((q.method == V2_GET || q.method == V2_HEAD) && q.quorum) {
+		cmd.kind = KV_CMD_QGET;
+		s->path = q.path;
+		s->recursive = q.recursive;
+		cmd.sorted = q.sorted;
+		c->head = q.method == V2_HEAD;
+		submit(c, &cmd);
+	} else if (q.method == V2_GET && q.wait) {
+		watch_start(c, &q);
+	} else if (q.method == V2_GET || q.method == V2_HEAD) {
+		struct buf out = BUF_INIT, cause = BUF_INIT;
+
+		c->head = q.method == V2_HEAD;
+		r = store_get(&kv->store, q.path, q.recursive, q.sorted, kv_now_ns(), &out, &cause);
+		r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
+		if (r > 0)
+			respond_error(c, r, cause.data, kv->store.index);
+		else if (r < 0)
+			respond_error(c, STORE_ERAFTINTERNAL, "out of memory", 0);
+		else
+			respond_keys(c, 200, &out, kv->store.index, kv->raft.commit, kv->raft.term);
+		buf_free(&out);
+		buf_free(&cause);
+	} else {
+		s->op = q.method == V2_POST ? STORE_POST : q.method == V2_DELETE ? STORE_DELETE : STORE_SET;
+		s->path = q.path;
+		s->value = q.value;
+		s->value_len = q.value_len;
+		s->dir = q.dir;
+		s->recursive = q.recursive;
+		s->refresh = q.refresh;
+		s->prev_exist = q.prev_exist;
+		s->prev_value = q.prev_value;
+		s->prev_index = q.prev_index;
+		s->has_ttl = q.has_ttl;
+		s->ttl = q.has_ttl ? ttl_seconds(q.ttl, &s->has_ttl) : 0;
+		s->time_ns = kv_now_ns();
+		c->no_value = q.no_value_on_success && q.method != V2_DELETE;
+		submit(c, &cmd);
+	}
+	v2_req_free(&q);
+}
+
+/* --- the other routes ---------------------------------------------------------------- */
+
+static const char *state_name(enum raft_role r)
+{
+	return r == RAFT_LEADER ? "StateLeader" : r == RAFT_FOLLOWER ? "StateFollower" :
+	       r == RAFT_CANDIDATE ? "StateCandidate" : "StatePreCandidate";
+}
+
+/* RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's time.Time marshals. */
+static void rfc3339(struct buf *b, int64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	struct tm tm;
+	char d[32], f[16];
+	int n;
+
+	gmtime_r(&t, &tm);
+	strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_puts(b, d);
+	if (frac) {
+		n = snprintf(f, sizeof(f), ".%09ld", frac);
+		while (n > 1 && f[n - 1] == '0')
+			f[--n] = 0;
+		buf_puts(b, f);
+	}
+	buf_puts(b, "Z");
+}
+
+static void duration(struct buf *b, int64_t ns)
+{
+	/* Go's time.Duration.String() for durations of a second or more. */
+	int64_t s = ns / 1000000000, frac = ns % 1000000000, h = s / 3600, m = s / 60 % 60;
+	char f[16];
+	int n = snprintf(f, sizeof(f), ".%09lld", (long long)frac);
+
+	while (n > 1 && f[n - 1] == '0')
+		f[--n] = 0;
+	if (n == 1)
+		f[0] = 0;
+	if (h)
+		buf_printf(b, "%lldh%lldm%lld%ss", (long long)h, (long long)m, (long long)(s % 60), f);
+	else if (m)
+		buf_printf(b, "%lldm%lld%ss", (long long)m, (long long)(s % 60), f);
+	else
+		buf_printf(b, "%lld%ss", (long long)s, f);
+}
+
+static void stats_self(struct conn *c)
+{
+	struct kv *kv = c->api->kv;
+	const struct kv_member *self = kv_member_find(kv, kv->id);
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, "{\"name\":");
+	json_quote(&b, self->name, strlen(self->name));
+	buf_printf(&b, ",\"id\":\"%" PRIx64 "\",\"state\":\"%s\",\"startTime\":\"", kv->id,
+		   state_name(kv->raft.role));
+	rfc3339(&b, kv->start_ns);
+	buf_printf(&b, "\",\"leaderInfo\":{\"leader\":\"%" PRIx64 "\",\"uptime\":\"", kv->raft.leader);
+	duration(&b, kv->leader_since_ns ? kv_now_ns() - kv->leader_since_ns : 0);
+	buf_puts(&b, "\",\"startTime\":\"");
+	rfc3339(&b, kv->leader_since_ns ? kv->leader_since_ns : kv->start_ns);
+	buf_printf(&b, "\"},\"recvAppendRequestCnt\":%" PRIu64 ",\"sendAppendRequestCnt\":%" PRIu64 "}",
+		   kv->stats.recv_append, kv->stats.send_append);
+	respond(c, 200, "Content-Type: " JSON "\r\n", NULL, b.data, b.len);
+	buf_free(&b);
+}
+
+static void stats_leader(struct conn *c)
+{
+	struct kv *kv = c->api->kv;
+	struct buf b = BUF_INIT;
+	bool first = true;
+
+	if (kv->raft.role != RAFT_LEADER) {
+		const char *msg = "{\"message\":\"not current leader\"}";
+
+		respond(c, 403, "Content-Type: " JSON "\r\n", NULL, msg, strlen(msg));
+		return;
+	}
+	buf_printf(&b, "{\"leader\":\"%" PRIx64 "\",\"followers\":{", kv->id);
+	for (size_t i = 0; i < kv->raft.nprs; i++) {
+		const struct raft_progress *p = &kv->raft.prs[i];
+
+		if (p->id == kv->id)
+			continue;
+		buf_printf(&b, "%s\"%" PRIx64 "\":{\"latency\":{},\"counts\":{\"match\":%" PRIu64 "}}",
+			   first ? "" : ",", p->id, p->match);
+		first = false;
+	}
+	buf_puts(&b, "}}");
+	respond(c, 200, "Content-Type: " JSON "\r\n", NULL, b.data, b.len);
+	buf_free(&b);
+}
+
+static void stats_store(struct conn *c)
+{
+	struct kv *kv = c->api->kv;
+	const struct kv_stats *s = &kv->stats;
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "{\"getsSuccess\":%" PRIu64 ",\"getsFail\":%" PRIu64 ",\"setsSuccess\":%" PRIu64
+		   ",\"setsFail\":%" PRIu64 ",\"deleteSuccess\":%" PRIu64 ",\"deleteFail\":%" PRIu64
+		   ",\"updateSuccess\":%" PRIu64 ",\"updateFail\":%" PRIu64 ",\"createSuccess\":%" PRIu64
+		   ",\"createFail\":%" PRIu64 ",\"compareAndSwapSuccess\":%" PRIu64
+		   ",\"compareAndSwapFail\":%" PRIu64 ",\"compareAndDeleteSuccess\":%" PRIu64
+		   ",\"compareAndDeleteFail\":%" PRIu64 ",\"expireCount\":%" PRIu64 ",\"watchers\":%u}",
+		   s->gets_ok, s->gets_fail, s->sets_ok, s->sets_fail, s->deletes_ok, s->deletes_fail,
+		   s->updates_ok, s->updates_fail, s->creates_ok, s->creates_fail, s->cas_ok, s->cas_fail,
+		   s->cad_ok, s->cad_fail, s->expires, c->api->nwatchers);
+	respond(c, 200, "Content-Type: " JSON "\r\n", NULL, b.data, b.len);
+	buf_free(&b);
+}
+
+static void members(struct conn *c, bool leader_only)
+{
+	struct kv *kv = c->api->kv;
+	struct buf b = BUF_INIT, f = BUF_INIT;
+
+	if (leader_only) {
+		const struct kv_member *m = kv_member_find(kv, kv->raft.leader);
+
+		if (!m) {
+			const char *msg = "{\"message\":\"During election\"}\n";
+
+			buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\n", kv->cluster_id);
+			respond(c, 503, f.data, NULL, msg, strlen(msg));
+			buf_free(&f);
+			return;
+		}
+		kv_member_json(m, &b);
+	} else {
+		buf_puts(&b, "{\"members\":[");
+		for (size_t i = 0; i < kv->nmembers; i++) {
+			if (i)
+				buf_puts(&b, ",");
+			kv_member_json(&kv->members[i], &b);
+		}
+		buf_puts(&b, "]}");
+	}
+	buf_puts(&b, "\n");
+	buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\n", kv->cluster_id);
+	respond(c, 200, f.data, NULL, b.data, b.len);
+	buf_free(&f);
+	buf_free(&b);
+}
+
+static void machines(struct conn *c)
+{
+	struct kv *kv = c->api->kv;
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < kv->nmembers; i++)
+		for (size_t j = 0; j < kv->members[i].nclient; j++)
+			buf_printf(&b, "%s%s", b.len ? ", " : "", kv->members[i].client[j]);
+	respond(c, 200, NULL, TEXT, b.data ? b.data : "", b.len);
+	buf_free(&b);
+}
+
+static void route(struct conn *c)
+{
+	struct kv *kv = c->api->kv;
+	const char *m = c->p.method, *t = http_request_target(&c->p);
+	char path[256];
+	bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
+
+	if (!strcmp(m, "OPTIONS"))
+		return respond(c, 200, NULL, NULL, "", 0);
+	if (!strncmp(t, "/v2/keys", 8) && (t[8] == 0 || t[8] == '/' || t[8] == '?'))
+		return keys(c, c->body.data, c->body.len);
+	if (http_path_decode(t, path, sizeof(path)) < 0)
+		return not_found(c);
+	if (!strcmp(path, "/version")) {
+		const char *v = "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}";
+
+		if (!get)
+			return not_allowed(c, "GET", false);
+		return respond(c, 200, "Content-Type: " JSON "\r\n", NULL, v, strlen(v));
+	}
+	if (!strcmp(path, "/health")) {
+		bool ok = kv->raft.leader != RAFT_NONE;
+		const char *v = ok ? "{\"health\":\"true\"}" : "{\"health\":\"false\"}";
+
+		if (!get)
+			return not_allowed(c, "GET", false);
+		return respond(c, ok ? 200 : 503, NULL, TEXT, v, strlen(v));
+	}
+	if (!strcmp(path, "/v2/members") || !strcmp(path, "/v2/members/")) {
+		if (!get && !head)
+			return not_allowed(c, NULL, true);
+		c->head = head;
+		return members(c, false);
+	}
+	if (!strcmp(path, "/v2/members/leader")) {
+		if (!get && !head)
+			return not_allowed(c, "GET", true);
+		c->head = head;
+		return members(c, true);
+	}
+	if (!strncmp(path, "/v2/stats/", 10)) {
+		const char *which = path + 10;
+
+		if (strcmp(which, "self") && strcmp(which, "leader") && strcmp(which, "store"))
+			return not_found(c);
+		if (!get)
+			return not_allowed(c, "GET", false);
+		return which[1] == 'e' && which[2] == 'l' ? stats_self(c) :
+		       which[0] == 'l' ? stats_leader(c) : stats_store(c);
+	}
+	if (!strcmp(path, "/v2/machines")) {
+		if (!get && !head)
+			return not_allowed(c, "GET,HEAD", false);
+		c->head = head;
+		return machines(c);
+	}
+	if (!strncmp(path, "/v3/", 4))
+		return respond_text(c, 404, "Not Found\n");
+	not_found(c);
+}
+
+/* --- connections ------------------------------------------------------------------- */
+
+static void conn_close(struct conn *c)
+{
+	struct api *a = c->api;
+
+	if (c->watching)
+		watch_unlink(c);
+	else if (c->waiting)
+		kv_cancel(a->kv, &c->w);
+	for (struct conn **pp = &a->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	a->nconns--;
+	loop_io_del(a->kv->loop, &c->io);
+	close(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->body);
+	buf_free(&c->out);
+	free(c);
+}
+
+static void conn_parse(struct conn *c)
+{
+	while (!c->waiting && !c->closing &&
+	       (c->in.len || c->p.event == HTTP_EV_HEAD || c->p.event == HTTP_EV_BODY)) {
+		size_t n = http_parse(&c->p, c->in.data, c->in.len);
+
+		/* A body slice points into c->in: take it before consuming. */
+		if (c->p.event == HTTP_EV_BODY && buf_append(&c->body, c->p.body, c->p.body_len) < 0) {
+			c->closing = true;
+			respond_text(c, 503, "out of memory\n");
+		}
+		buf_consume(&c->in, n);
+		switch (c->p.event) {
+		case HTTP_EV_HEAD:
+			buf_reset(&c->body);
+			if (c->p.expect_continue)
+				buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+			break;
+		case HTTP_EV_DONE:
+			c->head = false;
+			c->in_route = true;
+			route(c);
+			c->in_route = false;
+			if (!c->waiting)
+				http_parser_reset(&c->p);
+			break;
+		case HTTP_EV_ERROR:
+			c->p.keep_alive = false;
+			respond_text(c, c->p.error, c->p.error == 413 ? "request body too large\n" :
+				     "bad request\n");
+			c->closing = true;
+			break;
+		default:
+			break;
+		}
+		if (c->p.event == HTTP_EV_NONE)
+			break;
+	}
+	want_write(c);
+}
+
+static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (events & EPOLLOUT) {
+		while (c->out.len) {
+			ssize_t n = send(fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					break;
+				return conn_close(c);
+			}
+			buf_consume(&c->out, (size_t)n);
+		}
+		if (!c->out.len && c->closing)
+			return conn_close(c);
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		char chunk[65536];
+		ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return conn_close(c);
+		if (n > 0) {
+			/* A client that pipelines without reading is held to this much. */
+			if (c->in.len > 2 * API_BODY_MAX)
+				return conn_close(c);
+			buf_append(&c->in, chunk, (size_t)n);
+			conn_parse(c);
+		}
+	}
+	/* Answer at once where possible: most answers fit the socket buffer. */
+	if (c->out.len) {
+		ssize_t n = send(fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0)
+			buf_consume(&c->out, (size_t)n);
+		if (!c->out.len && c->closing)
+			return conn_close(c);
+	}
+	want_write(c);
+}
+
+static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct api *a = arg;
+
+	for (int k = 0; k < 64; k++) {
+		int one = 1, cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (cfd < 0)
+			return;
+		if (a->nconns >= API_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
+			close(cfd);
+			continue;
+		}
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->api = a;
+		c->fd = cfd;
+		http_parser_init(&c->p, HTTP_REQUEST);
+		c->p.body_max = API_BODY_MAX;
+		if (loop_io_add(l, &c->io, cfd, EPOLLIN, conn_event, c) < 0) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		c->next = a->conns;
+		a->conns = c;
+		a->nconns++;
+	}
+}
+
+struct api *kv_api_start(struct kv *kv, struct err *e)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->kv = kv;
+	for (size_t i = 0; i < kv->cfg.nlisten_client; i++) {
+		const struct kv_url *u = &kv->cfg.listen_client[i];
+		struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(u->port) };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(u->port) };
+		bool v4 = inet_pton(AF_INET, u->host, &a4.sin_addr) == 1;
+		int one = 1, fd;
+
+		if (u->tls) {
+			err_set(e, 0, "--listen-client-urls %s: https is served by the control port, not here",
+				u->text);
+			goto fail;
+		}
+		if (!v4)
+			inet_pton(AF_INET6, u->host, &a6.sin6_addr);
+		fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(fd, v4 ? (struct sockaddr *)&a4 : (struct sockaddr *)&a6,
+			 v4 ? sizeof(a4) : sizeof(a6)) < 0 || listen(fd, 1024) < 0) {
+			err_set(e, 0, "listen on %s: %s", u->text, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		a->fds[a->nfds] = fd;
+		if (loop_io_add(kv->loop, &a->ios[a->nfds], fd, EPOLLIN, accept_ready, a) < 0) {
+			close(fd);
+			goto fail;
+		}
+		a->nfds++;
+	}
+	return a;
+fail:
+	kv_api_stop(a);
+	return NULL;
+}
+
+void kv_api_stop(struct api *a)
+{
+	if (!a)
+		return;
+	while (a->conns)
+		conn_close(a->conns);
+	for (size_t i = 0; i < a->nfds; i++) {
+		loop_io_del(a->kv->loop, &a->ios[i]);
+		close(a->fds[i]);
+	}
+	free(a);
+}

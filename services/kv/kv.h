@@ -1,0 +1,159 @@
+/*
+ * Inside pith-kv: what its files share. node.c drives Raft (the WAL, the
+ * ticks, applying entries to the store and answering who waits), peer.c
+ * moves frames between members, api.c serves etcd's v2 HTTP API, main.c
+ * reads etcd's flags. Not for other programs.
+ */
+#ifndef PITH_KV_KV_H
+#define PITH_KV_KV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "loop.h"
+#include "members.h"
+#include "raft.h"
+#include "store.h"
+#include "tls.h"
+#include "wal.h"
+
+/* How long a write waits for its entry to be applied before it is
+ * answered with etcd's "request timed out" (etcd: 5 s plus two election
+ * timeouts); the outcome is then unknown, as etcd's is. */
+#define KV_REQUEST_TIMEOUT_MS 5000
+/* Bytes queued for one peer before messages to it are dropped (Raft
+ * resends what matters). */
+#define KV_PEER_QUEUE_MAX (64u * 1024 * 1024)
+/* Delay between attempts to reach a peer: doubled from the first up to the last. */
+#define KV_PEER_RETRY_MIN_MS 50
+#define KV_PEER_RETRY_MAX_MS 1000
+/* Incoming peer connections at once (members dial each other once each,
+ * plus strays). */
+#define KV_PEER_CONN_MAX 64
+
+struct kv_config {
+	const char *name;
+	const char *data_dir;
+	struct kv_url listen_client[KV_URLS_MAX];
+	size_t nlisten_client;
+	const char *advertise_client;	/* comma-separated, as given */
+	struct kv_url listen_peer[KV_URLS_MAX];
+	size_t nlisten_peer;
+	struct kv_url advertise_peer[KV_URLS_MAX];
+	size_t nadvertise_peer;
+	const char *initial_cluster;
+	bool cluster_existing;		/* --initial-cluster-state existing */
+	const char *token;
+	unsigned heartbeat_ms, election_ms;
+	uint64_t snapshot_count;
+	const char *peer_cert, *peer_key, *peer_ca;
+	bool peer_client_cert_auth;
+};
+
+/* What a client's request gets back once its command is applied. */
+struct kv_result {
+	int code;		/* 0, an etcd error code, or -ETIMEDOUT / -ENOMEM */
+	const struct store_event *ev;	/* STORE, code 0 */
+	const struct buf *body;		/* QGET, code 0: the answer */
+	const char *cause;		/* code > 0 */
+	uint64_t store_index;	/* X-Etcd-Index */
+	uint64_t raft_index, raft_term;
+};
+
+struct kv;
+struct kv_waiter;
+typedef void kv_done_fn(struct kv *kv, struct kv_waiter *w, const struct kv_result *res);
+
+/* A client request waiting for its command; owned by whoever asked (api.c),
+ * which must not free it before done is called or kv_cancel() returns. */
+struct kv_waiter {
+	uint64_t seq;
+	uint64_t deadline;	/* loop_now_ms() */
+	kv_done_fn *done;
+	void *arg;
+	struct buf cmd;		/* encoded, kept until a leader takes it */
+	bool sent;
+	struct kv_waiter *next;
+};
+
+struct peer;
+struct peer_conn;
+
+struct kv_stats {
+	uint64_t gets_ok, gets_fail, sets_ok, sets_fail, deletes_ok, deletes_fail;
+	uint64_t updates_ok, updates_fail, creates_ok, creates_fail;
+	uint64_t cas_ok, cas_fail, cad_ok, cad_fail, expires;
+	uint64_t recv_append, send_append;
+};
+
+struct kv {
+	struct loop *loop;
+	struct kv_config cfg;
+	uint64_t id, cluster_id;
+	struct kv_member members[RAFT_MEMBERS_MAX];
+	size_t nmembers;
+
+	struct raft raft;
+	struct wal wal;
+	struct store store;
+	uint64_t applied;	/* the last Raft index applied to the store */
+	uint64_t leader;	/* as of the last ready */
+	int64_t start_ns, leader_since_ns;
+
+	uint64_t seq;
+	struct kv_waiter *waiters;
+	struct loop_timer tick, expiry, timeouts;
+	bool expiry_armed, expire_proposed;
+	bool published;		/* this member's ATTR is in the log */
+	struct kv_waiter publish;
+
+	/* Peers (peer.c). */
+	struct peer *peers;
+	size_t npeers;
+	struct peer_conn *inbound;
+	unsigned ninbound;
+	int peer_fds[KV_URLS_MAX];
+	struct loop_io peer_ios[KV_URLS_MAX];
+	size_t npeer_fds;
+	bool peer_tls;
+	struct tls_chain chain;
+	struct tls_key key;
+	struct tls_anchors anchors;
+
+	struct kv_stats stats;
+	struct api *api;
+};
+
+/* node.c */
+int kv_node_start(struct kv *kv, struct err *e);
+/* Drive Raft until it has nothing more to say: persist, send, apply. Call
+ * after every batch of events (group commit). 0, or -errno from the WAL:
+ * then the program must stop, it can acknowledge nothing more. */
+int kv_node_ready(struct kv *kv, struct err *e);
+/* Submit an encoded command (w->cmd) for w: proposed here if this member
+ * leads, else forwarded to the leader. w->done is called once. */
+void kv_submit(struct kv *kv, struct kv_waiter *w);
+/* Forget w (its client went away): done will not be called. */
+void kv_cancel(struct kv *kv, struct kv_waiter *w);
+uint64_t kv_next_seq(struct kv *kv);
+int64_t kv_now_ns(void);
+void kv_node_stop(struct kv *kv);
+/* A PROPOSE frame arrived from a follower. */
+void kv_forwarded(struct kv *kv, const void *cmd, size_t len);
+const struct kv_member *kv_member_find(const struct kv *kv, uint64_t id);
+
+/* peer.c */
+int kv_peers_start(struct kv *kv, struct err *e);
+void kv_peer_send(struct kv *kv, const struct raft_msg *m);
+void kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len);
+void kv_peers_stop(struct kv *kv);
+
+/* api.c */
+struct api *kv_api_start(struct kv *kv, struct err *e);
+/* The store changed: wake the watchers it concerns. */
+void kv_api_applied(struct api *a);
+void kv_api_stop(struct api *a);
+
+#endif

@@ -1,0 +1,517 @@
+/*
+ * The member: Raft driven by the event loop. Ticks come from a timer,
+ * messages from peer.c, commands from api.c; kv_node_ready() then does
+ * what raft.h says in the order it says it: persist (one fdatasync for
+ * everything the batch produced), send, apply. A client's command is
+ * answered when its entry is applied here, whichever member proposed it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cert.h"
+#include "kv.h"
+
+int64_t kv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t kv_next_seq(struct kv *kv)
+{
+	return ++kv->seq;
+}
+
+const struct kv_member *kv_member_find(const struct kv *kv, uint64_t id)
+{
+	for (size_t i = 0; i < kv->nmembers; i++)
+		if (kv->members[i].id == id)
+			return &kv->members[i];
+	return NULL;
+}
+
+/* --- waiters ---------------------------------------------------------------- */
+
+static void waiter_unlink(struct kv *kv, struct kv_waiter *w)
+{
+	for (struct kv_waiter **pp = &kv->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			w->next = NULL;
+			return;
+		}
+}
+
+static struct kv_waiter *waiter_find(struct kv *kv, uint64_t seq)
+{
+	for (struct kv_waiter *w = kv->waiters; w; w = w->next)
+		if (w->seq == seq)
+			return w;
+	return NULL;
+}
+
+static void waiter_done(struct kv *kv, struct kv_waiter *w, const struct kv_result *res)
+{
+	waiter_unlink(kv, w);
+	buf_free(&w->cmd);
+	w->done(kv, w, res);
+}
+
+/* Hand w's command to the leader: Raft here, or the leader over the peer
+ * connection. Once handed over it is never sent again: a second copy could
+ * be applied twice (a POST, a compare-and-swap). */
+static void waiter_send(struct kv *kv, struct kv_waiter *w)
+{
+	if (w->sent)
+		return;
+	if (kv->raft.role == RAFT_LEADER) {
+		if (raft_propose(&kv->raft, w->cmd.data, (uint32_t)w->cmd.len) < 0)
+			return;	/* busy (a leadership transfer) or out of memory: later */
+	} else if (kv->raft.leader != RAFT_NONE) {
+		kv_peer_forward(kv, kv->raft.leader, w->cmd.data, w->cmd.len);
+	} else {
+		return;
+	}
+	w->sent = true;
+	buf_free(&w->cmd);
+}
+
+void kv_submit(struct kv *kv, struct kv_waiter *w)
+{
+	w->deadline = loop_now_ms() + KV_REQUEST_TIMEOUT_MS + 2 * kv->cfg.election_ms;
+	w->sent = false;
+	w->next = kv->waiters;
+	kv->waiters = w;
+	waiter_send(kv, w);
+}
+
+void kv_cancel(struct kv *kv, struct kv_waiter *w)
+{
+	waiter_unlink(kv, w);
+	buf_free(&w->cmd);
+}
+
+void kv_forwarded(struct kv *kv, const void *cmd, size_t len)
+{
+	struct kv_cmd c;
+
+	/* Only well-formed commands reach the log. A follower whose leader
+	 * has just stepped down loses this one to its timeout, as in etcd. */
+	if (kv->raft.role != RAFT_LEADER || kv_cmd_decode(&c, cmd, len) < 0)
+		return;
+	raft_propose(&kv->raft, cmd, (uint32_t)len);
+}
+
+static void timeouts_fire(struct loop *l, void *arg)
+{
+	struct kv *kv = arg;
+	uint64_t now = loop_now_ms();
+	struct kv_waiter *w = kv->waiters, *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		if (w->deadline <= now) {
+			struct kv_result res = { .code = -ETIMEDOUT, .store_index = kv->store.index };
+
+			waiter_done(kv, w, &res);
+		}
+	}
+	loop_timer_set(l, &kv->timeouts, 100, timeouts_fire, kv);
+}
+
+/* --- publishing this member's attributes ------------------------------------------ */
+
+static void published(struct kv *kv, struct kv_waiter *w, const struct kv_result *res)
+{
+	if (res->code == 0)
+		kv->published = true;
+	w->done = NULL;
+}
+
+/* Once there is a leader, put this member's name and client URLs in the
+ * log (etcd publishes them so too): the other members list them. */
+static void publish(struct kv *kv)
+{
+	struct kv_waiter *w = &kv->publish;
+	struct kv_cmd c = { .kind = KV_CMD_ATTR, .origin = kv->id };
+
+	if (kv->published || w->done || kv->raft.leader == RAFT_NONE)
+		return;
+	memset(w, 0, sizeof(*w));
+	c.seq = w->seq = kv_next_seq(kv);
+	c.member = kv->id;
+	c.name = kv->cfg.name;
+	c.client_urls = kv->cfg.advertise_client;
+	if (kv_cmd_encode(&c, &w->cmd) < 0)
+		return;
+	w->done = published;
+	kv_submit(kv, w);
+}
+
+/* --- applying --------------------------------------------------------------------- */
+
+static void count(struct kv *kv, const struct store_cmd *c, const char *action, int code)
+{
+	struct kv_stats *s = &kv->stats;
+	bool ok = code == 0;
+
+	if (c->op == STORE_EXPIRE) {
+		return;
+	} else if (c->op == STORE_DELETE) {
+		if (c->prev_value || c->prev_index)
+			ok ? s->cad_ok++ : s->cad_fail++;
+		else
+			ok ? s->deletes_ok++ : s->deletes_fail++;
+	} else if (c->op == STORE_POST || c->prev_exist == STORE_EXIST_FALSE) {
+		ok ? s->creates_ok++ : s->creates_fail++;
+	} else if (c->prev_value || c->prev_index) {
+		ok ? s->cas_ok++ : s->cas_fail++;
+	} else if (c->prev_exist == STORE_EXIST_TRUE) {
+		ok ? s->updates_ok++ : s->updates_fail++;
+	} else {
+		ok ? s->sets_ok++ : s->sets_fail++;
+	}
+	(void)action;
+}
+
+static void apply_attr(struct kv *kv, const struct kv_cmd *c)
+{
+	struct kv_member *m = NULL;
+	const char *p = c->client_urls;
+
+	for (size_t i = 0; i < kv->nmembers; i++)
+		if (kv->members[i].id == c->member)
+			m = &kv->members[i];
+	if (!m)
+		return;
+	snprintf(m->name, sizeof(m->name), "%s", c->name);
+	m->nclient = 0;
+	while (*p && m->nclient < KV_URLS_MAX) {
+		size_t len = strcspn(p, ",");
+
+		if (len < KV_URL_MAX) {
+			memcpy(m->client[m->nclient], p, len);
+			m->client[m->nclient++][len] = 0;
+		}
+		p += len + (p[len] == ',');
+	}
+}
+
+static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er)
+{
+	struct kv_cmd c;
+	struct kv_waiter *w;
+	struct kv_result res = { 0 };
+	struct store_event ev;
+	struct buf cause = BUF_INIT, body = BUF_INIT;
+	int r;
+
+	kv->applied = e->index;
+	if (e->type != RAFT_ENTRY_NORMAL || !e->len)
+		return 0;
+	if (kv_cmd_decode(&c, e->data, e->len) < 0) {
+		/* The leader checks what it proposes, so this is a bug or a
+		 * damaged log; every member skips it alike. */
+		log_err("entry %llu: not a command, skipped", (unsigned long long)e->index);
+		return 0;
+	}
+	w = c.origin == kv->id ? waiter_find(kv, c.seq) : NULL;
+	res.raft_index = e->index;
+	res.raft_term = kv->raft.term;
+	switch (c.kind) {
+	case KV_CMD_ATTR:
+		apply_attr(kv, &c);
+		res.store_index = kv->store.index;
+		if (w)
+			waiter_done(kv, w, &res);
+		return 0;
+	case KV_CMD_QGET:
+		if (!w)
+			return 0;
+		r = store_get(&kv->store, c.store.path, c.store.recursive, c.sorted, kv_now_ns(),
+			      &body, &cause);
+		r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
+		res.code = r;
+		res.body = &body;
+		res.cause = cause.data ? cause.data : "";
+		res.store_index = kv->store.index;
+		waiter_done(kv, w, &res);
+		buf_free(&body);
+		buf_free(&cause);
+		return 0;
+	case KV_CMD_STORE:
+		break;
+	}
+	r = store_apply(&kv->store, &c.store, &ev, &cause);
+	if (r < 0) {
+		/* Every member must make the same change: one that cannot
+		 * must stop and replay the log when it starts again. */
+		buf_free(&cause);
+		err_set(er, 0, "apply entry %llu: %s", (unsigned long long)e->index, strerror(-r));
+		return r;
+	}
+	if (c.store.op == STORE_EXPIRE)
+		kv->stats.expires++;
+	count(kv, &c.store, r == 0 ? ev.action : NULL, r);
+	if (w) {
+		res.code = r;
+		res.ev = r == 0 ? &ev : NULL;
+		res.cause = cause.data ? cause.data : "";
+		res.store_index = kv->store.index;
+		waiter_done(kv, w, &res);
+	}
+	if (r == 0)
+		store_event_free(&ev);
+	buf_free(&cause);
+	return 0;
+}
+
+/* --- expiry, driven by the leader ------------------------------------------------ */
+
+static void expiry_fire(struct loop *l, void *arg)
+{
+	struct kv *kv = arg;
+	struct kv_cmd c = { .kind = KV_CMD_STORE };
+	struct buf b = BUF_INIT;
+	int64_t idx;
+
+	kv->expiry_armed = false;
+	if (kv->raft.role != RAFT_LEADER || kv->expire_proposed)
+		return;
+	c.store.op = STORE_EXPIRE;
+	c.store.path = "/";
+	c.store.time_ns = kv_now_ns();
+	if (kv_cmd_encode(&c, &b) == 0 && (idx = raft_propose(&kv->raft, b.data, (uint32_t)b.len)) > 0)
+		kv->expire_proposed = true;
+	buf_free(&b);
+	if (!kv->expire_proposed)
+		loop_timer_set(l, &kv->expiry, 100, expiry_fire, kv), kv->expiry_armed = true;
+}
+
+static void expiry_arm(struct kv *kv)
+{
+	int64_t next = store_next_expiry(&kv->store), now = kv_now_ns();
+
+	if (kv->raft.role != RAFT_LEADER || !next || kv->expire_proposed) {
+		if (kv->expiry_armed && kv->raft.role != RAFT_LEADER)
+			loop_timer_cancel(kv->loop, &kv->expiry), kv->expiry_armed = false;
+		return;
+	}
+	loop_timer_set(kv->loop, &kv->expiry, next > now ? (uint64_t)(next - now) / 1000000 + 1 : 0,
+		       expiry_fire, kv);
+	kv->expiry_armed = true;
+}
+
+/* --- the Raft loop ----------------------------------------------------------------- */
+
+static void tick_fire(struct loop *l, void *arg)
+{
+	struct kv *kv = arg;
+
+	raft_tick(&kv->raft);
+	loop_timer_set(l, &kv->tick, kv->cfg.heartbeat_ms, tick_fire, kv);
+}
+
+int kv_node_ready(struct kv *kv, struct err *e)
+{
+	uint64_t applied = kv->applied;
+	int r;
+
+	while (raft_has_ready(&kv->raft)) {
+		struct raft_ready rd;
+		bool sync = false;
+
+		raft_ready(&kv->raft, &rd);
+		if (rd.has_snapshot) {
+			err_set(e, 0, "a snapshot from the leader: not supported yet");
+			return -ENOTSUP;
+		}
+		if (rd.hs_changed) {
+			if ((r = wal_hard_state(&kv->wal, &rd.hs)) < 0)
+				goto wal_failed;
+			sync = true;
+		}
+		if (rd.nentries) {
+			if ((r = wal_entries(&kv->wal, rd.entries, rd.nentries)) < 0)
+				goto wal_failed;
+			sync = true;
+		}
+		if (sync && (r = wal_sync(&kv->wal, e)) < 0)
+			return r;
+		for (size_t i = 0; i < rd.nmsgs; i++) {
+			if (rd.msgs[i].type == RAFT_MSG_APPEND)
+				kv->stats.send_append++;
+			kv_peer_send(kv, &rd.msgs[i]);
+		}
+		for (size_t i = 0; i < rd.ncommitted; i++) {
+			if ((r = apply_entry(kv, &rd.committed[i], e)) < 0)
+				return r;
+		}
+		if (rd.leader != kv->leader) {
+			kv->leader = rd.leader;
+			kv->leader_since_ns = kv_now_ns();
+			kv->expire_proposed = false;
+			if (rd.leader != RAFT_NONE)
+				log_info("leader is %llx, term %llu", (unsigned long long)rd.leader,
+					 (unsigned long long)rd.hs.term);
+		}
+		raft_advance(&kv->raft, &rd);
+	}
+	if (kv->applied != applied) {
+		/* An expiry proposed by this leader is applied by now, or lost
+		 * with a leader change; either way the next is computed anew. */
+		kv->expire_proposed = false;
+		kv_api_applied(kv->api);
+	}
+	if (kv->leader != RAFT_NONE)
+		for (struct kv_waiter *w = kv->waiters; w; w = w->next)
+			waiter_send(kv, w);
+	publish(kv);
+	if (!kv->expiry_armed || kv->applied != applied)
+		expiry_arm(kv);
+	return 0;
+wal_failed:
+	err_set(e, 0, "write-ahead log: %s", strerror(-r));
+	return r;
+}
+
+/* --- start and stop ------------------------------------------------------------------ */
+
+/* mkdir -p, mode 0700 as etcd makes its data directory. */
+static int mkdirs(const char *path)
+{
+	char p[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(p))
+		return -ENAMETOOLONG;
+	memcpy(p, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i])
+			continue;
+		p[i] = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		p[i] = i < n ? '/' : 0;
+	}
+	return 0;
+}
+
+static uint64_t seed(void)
+{
+	uint64_t s;
+
+	if (cert_random(&s, sizeof(s)) < 0)
+		s = (uint64_t)kv_now_ns();
+	return s | 1;
+}
+
+int kv_node_start(struct kv *kv, struct err *e)
+{
+	struct wal_state st;
+	struct raft_config rc = { 0 };
+	char dir[4096];
+	const struct kv_member *self = NULL;
+	int r;
+
+	if ((r = kv_cluster_parse(kv->members, &kv->nmembers, kv->cfg.initial_cluster, kv->cfg.token, e)) < 0)
+		return r;
+	for (size_t i = 0; i < kv->nmembers; i++)
+		if (!strcmp(kv->members[i].name, kv->cfg.name))
+			self = &kv->members[i];
+	if (!self) {
+		err_set(e, 0, "--initial-cluster has no member named %s", kv->cfg.name);
+		return -EINVAL;
+	}
+	kv->id = self->id;
+	kv->cluster_id = kv_cluster_id(kv->members, kv->nmembers);
+	/* This member's own client URLs are known before it publishes them. */
+	{
+		struct kv_cmd c = { .member = kv->id, .name = kv->cfg.name,
+				    .client_urls = kv->cfg.advertise_client };
+
+		apply_attr(kv, &c);
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/wal", kv->cfg.data_dir) >= sizeof(dir)) {
+		err_set(e, 0, "--data-dir is too long");
+		return -ENAMETOOLONG;
+	}
+	if ((r = mkdirs(kv->cfg.data_dir)) < 0) {
+		err_set(e, 0, "%s: %s", kv->cfg.data_dir, strerror(-r));
+		return r;
+	}
+	if ((r = wal_open(&kv->wal, dir, &st, e)) < 0)
+		return r;
+	if (!st.found) {
+		struct wal_meta m = { .member_id = kv->id, .cluster_id = kv->cluster_id };
+
+		if (kv->cfg.cluster_existing) {
+			err_set(e, 0, "--initial-cluster-state existing: joining a running cluster is not supported yet");
+			r = -ENOTSUP;
+			goto out;
+		}
+		for (size_t i = 0; i < kv->nmembers; i++)
+			m.conf.voters[m.conf.nvoters++] = kv->members[i].id;
+		if ((r = wal_meta(&kv->wal, &m)) < 0 || (r = wal_sync(&kv->wal, e)) < 0)
+			goto out;
+		st.meta = m;
+	} else if (st.meta.member_id != kv->id) {
+		err_set(e, 0, "%s belongs to member %llx, not %llx (%s)", kv->cfg.data_dir,
+			(unsigned long long)st.meta.member_id, (unsigned long long)kv->id, kv->cfg.name);
+		r = -EINVAL;
+		goto out;
+	} else {
+		kv->cluster_id = st.meta.cluster_id;
+	}
+	if (st.truncated_bytes)
+		log_warn("write-ahead log: cut %llu bytes of an unfinished write",
+			 (unsigned long long)st.truncated_bytes);
+	if ((r = store_init(&kv->store)) < 0)
+		goto out;
+	rc.id = kv->id;
+	rc.heartbeat_tick = 1;
+	rc.election_tick = kv->cfg.election_ms / kv->cfg.heartbeat_ms;
+	rc.pre_vote = true;
+	rc.check_quorum = true;
+	rc.seed = seed();
+	rc.hs = st.hs;
+	rc.snapshot.index = st.snap_index;
+	rc.snapshot.term = st.snap_term;
+	rc.snapshot.conf = st.meta.conf;
+	rc.entries = st.entries;
+	rc.nentries = st.nentries;
+	rc.conf = st.meta.conf;
+	if ((r = raft_init(&kv->raft, &rc)) < 0) {
+		err_set(e, 0, "the stored Raft state does not hold together (%s)", strerror(-r));
+		goto out;
+	}
+	kv->applied = st.snap_index;
+	kv->seq = (uint64_t)kv_now_ns();
+	kv->start_ns = kv_now_ns();
+	log_info("member %llx (%s) of cluster %llx: term %llu, %zu entries in the log",
+		 (unsigned long long)kv->id, kv->cfg.name, (unsigned long long)kv->cluster_id,
+		 (unsigned long long)st.hs.term, st.nentries);
+	loop_timer_set(kv->loop, &kv->tick, kv->cfg.heartbeat_ms, tick_fire, kv);
+	loop_timer_set(kv->loop, &kv->timeouts, 100, timeouts_fire, kv);
+	r = 0;
+out:
+	wal_state_free(&st);
+	return r;
+}
+
+void kv_node_stop(struct kv *kv)
+{
+	struct kv_result res = { .code = -ECANCELED };
+
+	while (kv->waiters)
+		waiter_done(kv, kv->waiters, &res);
+	raft_free(&kv->raft);
+	store_free(&kv->store);
+	wal_close(&kv->wal);
+}

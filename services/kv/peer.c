@@ -1,0 +1,588 @@
+/*
+ * Peer connections. Each member dials every other member once and sends
+ * it frames (peer_msg.h) on that connection; it reads frames on the
+ * connections others dialled. A connection starts with HELLO, and what it
+ * says is checked before any other frame is read: the cluster, a sender in
+ * the configuration, and this member as the one meant.
+ *
+ * Peer URLs are https (TLS 1.2, both sides show a certificate from the
+ * cluster CA: --peer-cert-file, --peer-key-file, --peer-trusted-ca-file)
+ * or, on loopback addresses only, plain http for tests.
+ *
+ * Raft tolerates loss, so nothing here retries a frame: a frame that
+ * cannot be queued, or was queued on a connection that failed, is gone.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kv.h"
+#include "peer_msg.h"
+
+struct peer_conn {
+	struct kv *kv;
+	int fd;
+	struct loop_io io;
+	struct peer *peer;		/* outbound: whom it reaches; NULL: inbound */
+	bool connecting;
+	bool greeted;			/* inbound: a good HELLO was read */
+	uint64_t from;			/* inbound: who said HELLO */
+	union {
+		struct tls_server *server;
+		struct tls_client *client;
+	} tls;
+	br_ssl_engine_context *eng;	/* NULL: plain TCP */
+	struct buf in;			/* plaintext read, not yet framed */
+	struct buf out;			/* plaintext to send */
+	struct peer_conn *next;		/* inbound list */
+};
+
+struct peer {
+	uint64_t id;
+	struct kv_url url;
+	struct peer_conn *conn;
+	unsigned retry_ms;
+	uint64_t next_try;		/* loop_now_ms() before which not to dial */
+};
+
+static void conn_free(struct peer_conn *c)
+{
+	struct kv *kv = c->kv;
+
+	if (c->fd >= 0) {
+		loop_io_del(kv->loop, &c->io);
+		close(c->fd);
+	}
+	if (c->peer) {
+		c->peer->conn = NULL;
+	} else {
+		for (struct peer_conn **pp = &kv->inbound; *pp; pp = &(*pp)->next)
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+		kv->ninbound--;
+	}
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c->peer ? (void *)c->tls.client : (void *)c->tls.server);
+	free(c);
+}
+
+static void conn_fail(struct peer_conn *c, const char *why)
+{
+	if (c->peer) {
+		struct peer *p = c->peer;
+
+		if (p->retry_ms >= KV_PEER_RETRY_MAX_MS / 2)
+			log_debug("peer %llx (%s): %s", (unsigned long long)p->id, p->url.text, why);
+		p->next_try = loop_now_ms() + p->retry_ms;
+		p->retry_ms = p->retry_ms * 2 > KV_PEER_RETRY_MAX_MS ? KV_PEER_RETRY_MAX_MS : p->retry_ms * 2;
+	} else if (c->greeted) {
+		log_debug("peer %llx went away: %s", (unsigned long long)c->from, why);
+	}
+	conn_free(c);
+}
+
+/* --- frames in ----------------------------------------------------------------- */
+
+static bool member_known(const struct kv *kv, uint64_t id)
+{
+	const struct raft_conf *cf = &kv->raft.conf;
+
+	for (size_t i = 0; i < cf->nvoters; i++)
+		if (cf->voters[i] == id)
+			return true;
+	for (size_t i = 0; i < cf->nlearners; i++)
+		if (cf->learners[i] == id)
+			return true;
+	return false;
+}
+
+/* One whole frame from an inbound connection. false: close it. */
+static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
+{
+	struct kv *kv = c->kv;
+	int type = peer_frame_type(f, len);
+
+	if (!c->greeted) {
+		struct peer_hello h;
+
+		if (type != PEER_HELLO || peer_hello_decode(&h, f, len) < 0) {
+			log_warn("peer connection: no HELLO first, closed");
+			return false;
+		}
+		if (h.version != PEER_VERSION || h.cluster_id != kv->cluster_id || h.to != kv->id ||
+		    !member_known(kv, h.from) || h.from == kv->id) {
+			log_warn("peer connection refused: member %llx of cluster %llx (version %u) "
+				 "for %llx; this is %llx of %llx",
+				 (unsigned long long)h.from, (unsigned long long)h.cluster_id, h.version,
+				 (unsigned long long)h.to, (unsigned long long)kv->id,
+				 (unsigned long long)kv->cluster_id);
+			return false;
+		}
+		c->greeted = true;
+		c->from = h.from;
+		return true;
+	}
+	if (type == PEER_RAFT) {
+		struct raft_msg m;
+
+		if (peer_raft_decode(&m, f, len) < 0 || m.from != c->from || m.to != kv->id) {
+			log_warn("peer %llx: a malformed or misaddressed Raft message, closed",
+				 (unsigned long long)c->from);
+			return false;
+		}
+		if (m.type == RAFT_MSG_APPEND)
+			kv->stats.recv_append++;
+		raft_step(&kv->raft, &m);
+		peer_raft_free(&m);
+		return true;
+	}
+	if (type == PEER_PROPOSE) {
+		const void *cmd;
+		size_t n;
+
+		if (peer_propose_decode(f, len, &cmd, &n) < 0)
+			return false;
+		kv_forwarded(kv, cmd, n);
+		return true;
+	}
+	log_warn("peer %llx: unknown frame type %d, closed", (unsigned long long)c->from, type);
+	return false;
+}
+
+/* Frame what has been read. false: the connection was closed. */
+static bool frames_in(struct peer_conn *c)
+{
+	size_t off = 0;
+
+	for (;;) {
+		int64_t n = peer_frame_len(c->in.data + off, c->in.len - off);
+
+		if (n < 0) {
+			log_warn("peer connection: a frame of a size out of bounds, closed");
+			conn_fail(c, "bad frame");
+			return false;
+		}
+		if (n == 0)
+			break;
+		if (c->peer) {
+			/* Nothing is expected back on a connection we dialled. */
+			conn_fail(c, "unexpected frame");
+			return false;
+		}
+		if (!frame_in(c, (unsigned char *)c->in.data + off, (size_t)n)) {
+			conn_fail(c, "refused");
+			return false;
+		}
+		off += (size_t)n;
+	}
+	buf_consume(&c->in, off);
+	return true;
+}
+
+/* --- moving bytes ----------------------------------------------------------------- */
+
+static void conn_events(struct peer_conn *c)
+{
+	uint32_t ev = EPOLLIN;
+
+	if (c->connecting)
+		ev |= EPOLLOUT;
+	else if (c->eng)
+		ev |= (br_ssl_engine_current_state(c->eng) & BR_SSL_SENDREC) ? EPOLLOUT : 0;
+	else if (c->out.len)
+		ev |= EPOLLOUT;
+	loop_io_mod(c->kv->loop, &c->io, ev);
+}
+
+/* Read what the socket has into c->in (plain). 0, or -1: closed. */
+static int plain_pump(struct peer_conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return -1;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	for (;;) {
+		char chunk[65536];
+		ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if (n < 0)
+			return 0;
+		if (buf_append(&c->in, chunk, (size_t)n) < 0)
+			return -1;
+		if (c->in.len > 4 * 1024 * 1024 && !frames_in(c))
+			return -2;
+	}
+}
+
+static int tls_pump(struct peer_conn *c)
+{
+	br_ssl_engine_context *eng = c->eng;
+	bool progress = true;
+
+	while (progress) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		unsigned char *b;
+		size_t len;
+		ssize_t n;
+
+		progress = false;
+		if (st & BR_SSL_CLOSED) {
+			int err = br_ssl_engine_last_error(eng);
+
+			if (err)
+				log_warn("peer %s: TLS: %s", c->peer ? c->peer->url.text : "connection",
+					 tls_strerror(err));
+			return -1;
+		}
+		if (st & BR_SSL_SENDREC) {
+			b = br_ssl_engine_sendrec_buf(eng, &len);
+			n = send(c->fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return -1;
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+				progress = true;
+			}
+		}
+		if (st & BR_SSL_RECVAPP) {
+			b = br_ssl_engine_recvapp_buf(eng, &len);
+			if (buf_append(&c->in, b, len) < 0)
+				return -1;
+			br_ssl_engine_recvapp_ack(eng, len);
+			progress = true;
+			if (c->in.len > 4 * 1024 * 1024 && !frames_in(c))
+				return -2;
+		}
+		if ((st & BR_SSL_SENDAPP) && c->out.len) {
+			b = br_ssl_engine_sendapp_buf(eng, &len);
+			if (len > c->out.len)
+				len = c->out.len;
+			memcpy(b, c->out.data, len);
+			br_ssl_engine_sendapp_ack(eng, len);
+			buf_consume(&c->out, len);
+			br_ssl_engine_flush(eng, 0);
+			progress = true;
+		}
+		if (st & BR_SSL_RECVREC) {
+			b = br_ssl_engine_recvrec_buf(eng, &len);
+			n = recv(c->fd, b, len, MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				return -1;
+			if (n > 0) {
+				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+				progress = true;
+			}
+		}
+	}
+	/* Inbound with --peer-client-cert-auth: the client's certificate must
+	 * have been validated by the time its first bytes are read. */
+	if (!c->peer && c->in.len && !c->tls.server->peer.verified) {
+		log_warn("peer connection: no valid client certificate from the cluster CA, closed");
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_pump(struct peer_conn *c)
+{
+	int r = c->eng ? tls_pump(c) : plain_pump(c);
+
+	if (r == -2)
+		return;	/* already closed */
+	if (r < 0)
+		return conn_fail(c, "connection closed");
+	if (!frames_in(c))
+		return;
+	conn_events(c);
+}
+
+static void conn_ready(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct peer_conn *c = arg;
+
+	if (c->connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err)
+			return conn_fail(c, strerror(err));
+		c->connecting = false;
+		c->peer->retry_ms = KV_PEER_RETRY_MIN_MS;
+	}
+	conn_pump(c);
+}
+
+/* --- dialling ------------------------------------------------------------------------ */
+
+static int sockaddr_of(const struct kv_url *u, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, u->host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(u->port);
+		*len = sizeof(*a4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, u->host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(u->port);
+		*len = sizeof(*a6);
+		return AF_INET6;
+	}
+	return -EINVAL;
+}
+
+static struct peer_conn *dial(struct kv *kv, struct peer *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int one = 1, fam = sockaddr_of(&p->url, &ss, &slen);
+	struct peer_conn *c;
+	struct peer_hello h = { PEER_VERSION, kv->cluster_id, kv->id, p->id };
+	struct err e = { 0 };
+
+	if (fam < 0 || loop_now_ms() < p->next_try)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->kv = kv;
+	c->peer = p;
+	c->fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		free(c);
+		return NULL;
+	}
+	p->conn = c;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (p->url.tls) {
+		c->tls.client = malloc(sizeof(*c->tls.client));
+		if (!c->tls.client ||
+		    tls_client_init(c->tls.client, p->url.host, &kv->anchors, &kv->chain, &kv->key, &e) < 0) {
+			if (e.msg[0])
+				log_err("peer %s: %s", p->url.text, e.msg);
+			conn_fail(c, "TLS setup");
+			return NULL;
+		}
+		c->eng = &c->tls.client->cc.eng;
+	}
+	if (peer_hello_encode(&h, &c->out) < 0) {
+		conn_fail(c, "out of memory");
+		return NULL;
+	}
+	if (connect(c->fd, (struct sockaddr *)&ss, slen) < 0 && errno != EINPROGRESS) {
+		conn_fail(c, strerror(errno));
+		return NULL;
+	}
+	c->connecting = true;
+	if (loop_io_add(kv->loop, &c->io, c->fd, EPOLLIN | EPOLLOUT, conn_ready, c) < 0) {
+		close(c->fd);
+		c->fd = -1;
+		conn_fail(c, "epoll");
+		return NULL;
+	}
+	return c;
+}
+
+static struct peer *peer_find(struct kv *kv, uint64_t id)
+{
+	for (size_t i = 0; i < kv->npeers; i++)
+		if (kv->peers[i].id == id)
+			return &kv->peers[i];
+	return NULL;
+}
+
+/* Queue a frame made by enc for a peer, dialling it if need be. */
+static struct peer_conn *conn_for(struct kv *kv, uint64_t to)
+{
+	struct peer *p = peer_find(kv, to);
+
+	if (!p)
+		return NULL;
+	if (!p->conn && !dial(kv, p))
+		return NULL;
+	if (p->conn->out.len > KV_PEER_QUEUE_MAX)
+		return NULL;
+	return p->conn;
+}
+
+static void conn_flush(struct peer_conn *c)
+{
+	if (!c->connecting)
+		conn_pump(c);
+}
+
+void kv_peer_send(struct kv *kv, const struct raft_msg *m)
+{
+	struct peer_conn *c = conn_for(kv, m->to);
+
+	if (c && peer_raft_encode(m, &c->out) == 0)
+		conn_flush(c);
+}
+
+void kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len)
+{
+	struct peer_conn *c = conn_for(kv, to);
+
+	if (c && peer_propose_encode(cmd, len, &c->out) == 0)
+		conn_flush(c);
+}
+
+/* --- listening ----------------------------------------------------------------------- */
+
+static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct kv *kv = arg;
+
+	for (int k = 0; k < 16; k++) {
+		int one = 1, cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct peer_conn *c;
+
+		if (cfd < 0)
+			return;
+		if (kv->ninbound >= KV_PEER_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
+			close(cfd);
+			continue;
+		}
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->kv = kv;
+		c->fd = cfd;
+		c->next = kv->inbound;
+		kv->inbound = c;
+		kv->ninbound++;
+		if (kv->peer_tls) {
+			c->tls.server = malloc(sizeof(*c->tls.server));
+			if (!c->tls.server ||
+			    tls_server_init(c->tls.server, &kv->chain, &kv->key, &kv->anchors) < 0) {
+				c->fd = -1;
+				close(cfd);
+				conn_free(c);
+				continue;
+			}
+			c->eng = &c->tls.server->sc.eng;
+		}
+		if (loop_io_add(l, &c->io, cfd, EPOLLIN, conn_ready, c) < 0) {
+			c->fd = -1;
+			close(cfd);
+			conn_free(c);
+			continue;
+		}
+		conn_events(c);
+	}
+}
+
+int kv_peers_start(struct kv *kv, struct err *e)
+{
+	bool tls = false, plain = false;
+	int r;
+
+	for (size_t i = 0; i < kv->cfg.nlisten_peer; i++)
+		kv->cfg.listen_peer[i].tls ? (tls = true) : (plain = true);
+	for (size_t i = 0; i < kv->nmembers; i++)
+		for (size_t j = 0; j < kv->members[i].npeer; j++)
+			kv->members[i].peer[j].tls ? (tls = true) : (plain = true);
+	if (tls && plain) {
+		err_set(e, 0, "peer URLs must all be https or all be http");
+		return -EINVAL;
+	}
+	if (plain) {
+		/* Plain TCP carries Raft unauthenticated: only where nobody else can reach. */
+		for (size_t i = 0; i < kv->cfg.nlisten_peer; i++)
+			if (!kv_url_is_loopback(&kv->cfg.listen_peer[i])) {
+				err_set(e, 0, "peer URL %s: plain http only on loopback; use https with "
+					"--peer-cert-file, --peer-key-file and --peer-trusted-ca-file",
+					kv->cfg.listen_peer[i].text);
+				return -EINVAL;
+			}
+		for (size_t i = 0; i < kv->nmembers; i++)
+			for (size_t j = 0; j < kv->members[i].npeer; j++)
+				if (!kv_url_is_loopback(&kv->members[i].peer[j])) {
+					err_set(e, 0, "peer URL %s: plain http only on loopback",
+						kv->members[i].peer[j].text);
+					return -EINVAL;
+				}
+	}
+	if (tls) {
+		if (!kv->cfg.peer_cert || !kv->cfg.peer_key || !kv->cfg.peer_ca) {
+			err_set(e, 0, "https peer URLs need --peer-cert-file, --peer-key-file and "
+				"--peer-trusted-ca-file");
+			return -EINVAL;
+		}
+		if ((r = tls_chain_load(&kv->chain, kv->cfg.peer_cert, e)) < 0 ||
+		    (r = tls_key_load(&kv->key, kv->cfg.peer_key, e)) < 0 ||
+		    (r = tls_anchors_load(&kv->anchors, kv->cfg.peer_ca, e)) < 0)
+			return r;
+		kv->peer_tls = true;
+	}
+	kv->peers = calloc(kv->nmembers, sizeof(*kv->peers));
+	if (!kv->peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < kv->nmembers; i++) {
+		if (kv->members[i].id == kv->id)
+			continue;
+		kv->peers[kv->npeers].id = kv->members[i].id;
+		kv->peers[kv->npeers].url = kv->members[i].peer[0];
+		kv->peers[kv->npeers].retry_ms = KV_PEER_RETRY_MIN_MS;
+		kv->npeers++;
+	}
+	for (size_t i = 0; i < kv->cfg.nlisten_peer; i++) {
+		struct sockaddr_storage ss;
+		socklen_t slen;
+		int one = 1, fam = sockaddr_of(&kv->cfg.listen_peer[i], &ss, &slen);
+		int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&ss, slen) < 0 || listen(fd, 64) < 0) {
+			r = -errno;
+			err_set(e, 0, "listen on %s: %s", kv->cfg.listen_peer[i].text, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return r;
+		}
+		kv->peer_fds[kv->npeer_fds] = fd;
+		if ((r = loop_io_add(kv->loop, &kv->peer_ios[kv->npeer_fds], fd, EPOLLIN, accept_ready, kv)) < 0) {
+			close(fd);
+			return r;
+		}
+		kv->npeer_fds++;
+	}
+	return 0;
+}
+
+void kv_peers_stop(struct kv *kv)
+{
+	while (kv->inbound)
+		conn_free(kv->inbound);
+	for (size_t i = 0; i < kv->npeers; i++)
+		if (kv->peers[i].conn)
+			conn_free(kv->peers[i].conn);
+	for (size_t i = 0; i < kv->npeer_fds; i++) {
+		loop_io_del(kv->loop, &kv->peer_ios[i]);
+		close(kv->peer_fds[i]);
+	}
+	free(kv->peers);
+	kv->peers = NULL;
+}
