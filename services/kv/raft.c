@@ -614,7 +614,7 @@ static void handle_snapshot(struct raft *r, const struct raft_msg *m)
 			resp->index = r->commit;
 		return;
 	}
-	if (term_at(r, m->snap.index) == m->snap.term) {
+	if (m->snap.index <= raft_last_index(r) && term_at(r, m->snap.index) == m->snap.term) {
 		/* The log already holds it: commit up to it and keep the rest. */
 		r->commit = m->snap.index;
 		if ((resp = msg_new(r, RAFT_MSG_APPEND_RESP, m->from)))
