@@ -352,8 +352,22 @@ void conn_respond_error(struct conn *c, int status, const char *fmt, ...)
 	va_end(ap);
 	json_init(&j, &b, false);
 	json_obj_begin(&j);
-	json_key(&j, "error");
-	json_str(&j, msg);
+	if (c->route == ROUTE_KV) {
+		/* etcd's own shape, so that etcdctl and v2 client libraries
+		 * print it: code 110 is etcd's "requires authentication". */
+		json_key(&j, "errorCode");
+		json_int(&j, status == 401 || status == 403 ? 110 : 300);
+		json_key(&j, "message");
+		json_str(&j, status == 401 || status == 403 ? "The request requires user authentication"
+							      : "Raft Internal Error");
+		json_key(&j, "cause");
+		json_str(&j, msg);
+		json_key(&j, "index");
+		json_int(&j, 0);
+	} else {
+		json_key(&j, "error");
+		json_str(&j, msg);
+	}
 	json_obj_end(&j);
 	if (json_end(&j) < 0 || buf_puts(&b, "\n") < 0) {
 		buf_free(&b);

@@ -29,6 +29,9 @@
 
 #define CONTROL_PORT 7443
 #define CONTROL_SOCKET "/run/pith/init.sock"
+/* The KV's client API (pith-kv's --listen-client-urls in the image). */
+#define CONTROL_KV_ADDR "127.0.0.1"
+#define CONTROL_KV_PORT 2379
 #define CONTROL_CERT "/etc/pith/tls/node.crt"
 #define CONTROL_KEY "/etc/pith/tls/node.key"
 #define CONTROL_CA "/etc/pith/tls/ca.crt"
@@ -117,6 +120,8 @@ struct control {
 	struct loop_io listen_io;
 	bool listen_paused;
 	const char *socket_path;	/* PID 1's API */
+	const char *kv_addr;		/* the KV's client API: an IPv4 address */
+	unsigned kv_port;
 	struct conn *conns;
 	unsigned nconns;
 	unsigned conn_max;
@@ -166,7 +171,7 @@ int control_credentials_load(struct control *ctl, struct err *e);
 
 /* upstream.c */
 struct upstream *upstream_open(struct conn *c, const char *method, const char *target,
-			       const struct http_parser *req, bool add_metrics);
+			       const struct http_parser *req, bool add_metrics, bool kv);
 void upstream_body(struct upstream *u, const char *data, size_t len);
 void upstream_body_end(struct upstream *u);
 /* The client went away: stop and free. */
@@ -189,6 +194,7 @@ enum stats_route {
 	ROUTE_UNITS,
 	ROUTE_JOURNAL,
 	ROUTE_POWER,
+	ROUTE_KV,		/* etcd's v2 API, passed to pith-kv */
 	ROUTE_NROUTES,
 };
 void stats_request(int route, const char *method, int status, uint64_t usec);

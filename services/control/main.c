@@ -6,6 +6,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static const char usage[] =
 	"                         (default " CONTROL_CA "; \"\" accepts none)\n"
 	"  --tokens FILE          token digests and roles (default " CONTROL_TOKENS ")\n"
 	"  --socket PATH          PID 1's local API (default " CONTROL_SOCKET ")\n"
+	"  --kv ADDR:PORT         the KV's client API, IPv4 (default " CONTROL_KV_ADDR ":2379)\n"
 	"  --max-connections N    open connections at once (default 1024)\n"
 	"  --max-connections-per-client N\n"
 	"                         from one client address (default 64)\n";
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'a' },
 		{ "tokens", required_argument, NULL, 't' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "kv", required_argument, NULL, 'K' },
 		{ "max-connections", required_argument, NULL, 'm' },
 		{ "max-connections-per-client", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,6 +102,8 @@ int main(int argc, char **argv)
 	ctl.ca_path = CONTROL_CA;
 	ctl.tokens_path = CONTROL_TOKENS;
 	ctl.socket_path = CONTROL_SOCKET;
+	ctl.kv_addr = CONTROL_KV_ADDR;
+	ctl.kv_port = CONTROL_KV_PORT;
 	ctl.conn_max = CONTROL_CONN_MAX;
 	ctl.conn_per_client_max = CONTROL_CONN_PER_CLIENT_MAX;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -114,6 +119,21 @@ int main(int argc, char **argv)
 				die(EXIT_USAGE, "unable to use --socket %s: too long", optarg);
 			ctl.socket_path = optarg;
 			break;
+		case 'K': {
+			static char addr[16];
+			char *colon = strrchr(optarg, ':');
+			struct in_addr a;
+
+			if (!colon || (size_t)(colon - optarg) >= sizeof(addr))
+				die(EXIT_USAGE, "unable to use --kv %s: expected IPv4:PORT", optarg);
+			memcpy(addr, optarg, (size_t)(colon - optarg));
+			addr[colon - optarg] = 0;
+			if (inet_pton(AF_INET, addr, &a) != 1)
+				die(EXIT_USAGE, "unable to use --kv %s: expected IPv4:PORT", optarg);
+			ctl.kv_addr = addr;
+			ctl.kv_port = parse_count("--kv", colon + 1, 65535);
+			break;
+		}
 		case 'm': ctl.conn_max = parse_count("--max-connections", optarg, 1u << 20); break;
 		case 'M':
 			ctl.conn_per_client_max =

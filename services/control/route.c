@@ -172,14 +172,25 @@ static bool reads_only(const struct conn *c)
 
 static void pass_on(struct conn *c, const char *target, bool add_metrics)
 {
-	c->up = upstream_open(c, c->method, target, c->p, add_metrics);
+	bool kv = c->route == ROUTE_KV;
+
+	c->up = upstream_open(c, c->method, target, c->p, add_metrics, kv);
 	if (!c->up) {
 		c->closing_after = c->p->framing != HTTP_BODY_NONE;
-		conn_respond_error(c, 502, "the node's init is not reachable");
+		conn_respond_error(c, 502, kv ? "the node's key-value store is not reachable" :
+					       "the node's init is not reachable");
 		return;
 	}
 	if (c->p->expect_continue)
 		buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+/* etcd's v2 client API, as etcdctl and v2 client libraries use it. */
+static bool is_kv_path(const char *path)
+{
+	return !strncmp(path, "/v2/keys", 8) || !strncmp(path, "/v2/members", 11) ||
+	       !strncmp(path, "/v2/stats/", 10) || !strcmp(path, "/v2/machines") ||
+	       !strcmp(path, "/version") || !strcmp(path, "/health");
 }
 
 void route_request(struct conn *c)
@@ -214,6 +225,8 @@ void route_request(struct conn *c)
 		c->route = ROUTE_UNITS;
 	else if (!strcmp(path, "/v1/journal"))
 		c->route = ROUTE_JOURNAL;
+	else if (is_kv_path(path))
+		c->route = ROUTE_KV;
 
 	/* Nothing below is reached without a credential. A request refused
 	 * here has its body left unread, so its connection closes. */
@@ -247,6 +260,9 @@ void route_request(struct conn *c)
 			return conn_respond_error(c, 405, "use GET");
 		c->discard_body = false;
 		return pass_on(c, "/v1/metrics", true);
+	case ROUTE_KV:
+		c->discard_body = false;
+		return pass_on(c, target, false);
 	case ROUTE_OTHER:
 		if (strncmp(path, "/v1/", 4))
 			return conn_respond_error(c, 404, "No such route: %s", path);

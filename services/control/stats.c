@@ -14,7 +14,7 @@ static const uint64_t bucket_usec[] = { 500, 1000, 2500, 5000, 10000, 25000, 500
 #define NBUCKETS (sizeof(bucket_usec) / sizeof(bucket_usec[0]))
 
 static const char *const route_names[ROUTE_NROUTES] = {
-	"other", "healthz", "machine", "metrics", "units", "journal", "power",
+	"other", "healthz", "machine", "metrics", "units", "journal", "power", "kv",
 };
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "other" };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))

@@ -1,7 +1,9 @@
 /*
- * Passing a request to PID 1's local API and its answer back. One unix
- * connection per request ("Connection: close"): the local socket costs
- * microseconds to open, and no state is kept between requests. The answer
+ * Passing a request to PID 1's local API, or to the KV's client API, and
+ * its answer back. One connection per request ("Connection: close"): a
+ * local socket costs microseconds to open, and no state is kept between
+ * requests. The answer's header fields go back as they are, but for those
+ * about the connection and the framing, which are the client's own. The answer
  * is parsed by lib/http and re-framed for the client (its own length, or
  * chunks), slice by slice: a journal that follows never ends and is never
  * held whole. When the client reads slowly, the upstream is not read.
@@ -15,6 +17,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,15 +136,37 @@ static void fail(struct upstream *u, const char *why)
 	conn_answer_done(c);
 }
 
+/* Fields of an answer that describe its connection or framing: the
+ * client gets its own. */
+static bool hop_by_hop(const char *name)
+{
+	static const char *const names[] = {
+		"Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length", "Date",
+		"Content-Type", "Proxy-Connection", "Trailer", "Upgrade", "TE",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(name, names[i]))
+			return true;
+	return false;
+}
+
 static void answer_head(struct upstream *u)
 {
 	struct conn *c = u->c;
 	const char *type = http_header_get(&u->p, "Content-Type");
+	struct buf fields = BUF_INIT;
+	const char *name, *value;
 	struct http_response_head h = {
 		.status = u->p.status,
 		.content_type = type,
 		.date = time(NULL),
 	};
+
+	for (unsigned i = 0; http_header_nth(&u->p, i, &name, &value) == 0; i++)
+		if (!hop_by_hop(name))
+			buf_printf(&fields, "%s: %s\r\n", name, value);
+	h.fields = fields.data;
 
 	if (c->closing_after || !c->p->keep_alive)
 		h.conn = HTTP_CONN_CLOSE;
@@ -168,6 +195,7 @@ static void answer_head(struct upstream *u)
 		c->closing_after = true;
 		c->phase = CONN_CLOSING;
 	}
+	buf_free(&fields);
 }
 
 static void answer_body(struct upstream *u, const char *data, size_t len)
@@ -285,9 +313,10 @@ static void upstream_event(struct loop *l, int fd, uint32_t events, void *arg)
 }
 
 struct upstream *upstream_open(struct conn *c, const char *method, const char *target,
-			       const struct http_parser *req, bool add_metrics)
+			       const struct http_parser *req, bool add_metrics, bool kv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)c->ctl->kv_port) };
 	struct upstream *u = calloc(1, sizeof(*u));
 	/* PID 1 answers GET; a HEAD is its GET with the body dropped here, so
 	 * that the head says what a GET would get. */
@@ -317,13 +346,19 @@ struct upstream *upstream_open(struct conn *c, const char *method, const char *t
 		h.content_type = NULL;
 	if (http_request_head_append(&u->out, &h) < 0)
 		goto fail;
-	u->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	u->fd = socket(kv ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0)
 		goto fail;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->ctl->socket_path);
-	if (connect(u->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS &&
-	    errno != EAGAIN) {
-		log_warn("upstream: connect %s: %s", c->ctl->socket_path, strerror(errno));
+	if (kv && inet_pton(AF_INET, c->ctl->kv_addr, &sin.sin_addr) != 1) {
+		close(u->fd);
+		goto fail;
+	}
+	if ((kv ? connect(u->fd, (struct sockaddr *)&sin, sizeof(sin))
+		: connect(u->fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 &&
+	    errno != EINPROGRESS && errno != EAGAIN) {
+		log_warn("upstream: connect %s: %s", kv ? c->ctl->kv_addr : c->ctl->socket_path,
+			 strerror(errno));
 		close(u->fd);
 		goto fail;
 	}

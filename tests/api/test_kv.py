@@ -1,0 +1,244 @@
+"""pith-kv as its users meet it: three members on loopback, the real
+etcdctl (API v2) and python3-etcd as clients, the seed tutorial's session,
+etcdctl through the control port with a token, restarts, and peers that
+should be turned away."""
+
+import os
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+import kvlib
+from controllib import CONTROL, Creds, free_port, gen
+from unitlib import wait_until
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    members = kvlib.start_cluster("pith", str(tmp_path), 3)
+    yield members
+    kvlib.stop_all(members)
+
+
+def ctl(member, *args, **kw):
+    return kvlib.etcdctl(member, *args, **kw)
+
+
+def ok(member, *args):
+    rc, out, err = ctl(member, *args)
+    assert rc == 0, "etcdctl %s on %s: rc %d\n%s%s" % (" ".join(args), member.name, rc, out, err)
+    return out
+
+
+def test_seed_session_set_on_one_member_get_on_another(cluster):
+    a, b, c = cluster
+    assert ok(a, "set", "/message", "Hello World") == "Hello World\n"
+    assert ok(b, "get", "/message") == "Hello World\n"
+    ok(a, "set", "/tmp/message1", "Hello")
+    ok(c, "set", "/tmp/message2", "World")
+    assert ok(b, "get", "/tmp/message1") == "Hello\n"
+    assert sorted(ok(c, "ls", "/tmp").split()) == ["/tmp/message1", "/tmp/message2"]
+    assert sorted(ok(a, "ls", "--recursive").split()) == [
+        "/message", "/tmp", "/tmp/message1", "/tmp/message2"]
+
+
+def test_etcdctl_commands_across_members(cluster):
+    a, b, c = cluster
+    assert ok(a, "mk", "/k", "one") == "one\n"
+    rc, _, err = ctl(b, "mk", "/k", "again")
+    assert rc == 4 and "105: Key already exists (/k)" in err, err
+    assert ok(c, "update", "/k", "two") == "two\n"
+    assert ok(a, "set", "--swap-with-value", "two", "/k", "three") == "three\n"
+    rc, _, err = ctl(b, "set", "--swap-with-value", "nope", "/k", "four")
+    assert rc == 4 and "101: Compare failed" in err, err
+    ok(b, "mkdir", "/d")
+    ok(c, "rmdir", "/d")
+    ok(a, "rm", "/k")
+    rc, _, err = ctl(c, "get", "/k")
+    assert rc == 4 and "100: Key not found (/k)" in err, err
+    members = ok(a, "member", "list")
+    for m in cluster:
+        assert "name=%s" % m.name in members and "clientURLs=%s" % m.url in members, members
+    assert members.count("isLeader=true") == 1, members
+    health = ok(b, "cluster-health")
+    assert "cluster is healthy" in health and health.count("is healthy") == 4, health
+
+
+def test_watch_on_one_member_sees_a_write_on_another(cluster):
+    a, b, _ = cluster
+    env = kvlib.child_env()
+    env["ETCDCTL_API"] = "2"
+    w = subprocess.Popen([kvlib.ETCDCTL, "--endpoints", a.url, "watch", "/w"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(0.5)
+    ok(b, "set", "/w", "seen")
+    out, err = w.communicate(timeout=10)
+    assert w.returncode == 0 and out == "seen\n", (out, err)
+
+
+def test_ttl_expires_through_the_leader_on_every_member(cluster):
+    a, b, c = cluster
+    ok(a, "set", "--ttl", "1", "/short", "v")
+    assert ok(b, "get", "/short") == "v\n"
+
+    def gone():
+        return all(ctl(m, "get", "/short")[0] == 4 for m in cluster)
+
+    wait_until("the key to expire on every member", gone, timeout=10)
+    # The expiry is an event watchers see, with the index the leader gave it.
+    ans = kvlib.send(c.url, "GET", "/v2/keys/short?wait=true&waitIndex=1")
+    assert ans.status == 200 and b'"action":"set"' in ans.body
+
+
+def test_python_etcd_client(cluster):
+    import etcd
+
+    a, b, _ = cluster
+    ca = etcd.Client(host="127.0.0.1", port=a.client_port, allow_reconnect=False)
+    cb = etcd.Client(host="127.0.0.1", port=b.client_port, allow_reconnect=False)
+    ca.write("/py/x", "1")
+    assert cb.read("/py/x", quorum=True).value == "1"
+    r = ca.write("/py/x", "2", prevValue="1")
+    assert r.value == "2"
+    with pytest.raises(etcd.EtcdCompareFailed):
+        cb.write("/py/x", "3", prevValue="1")
+    q = ca.write("/py/queue", "first", append=True)
+    assert q.key.startswith("/py/queue/") and len(q.key.rsplit("/", 1)[1]) == 20
+    w = cb.read("/py/x", wait=True, waitIndex=r.modifiedIndex)
+    assert w.value == "2"
+    ca.delete("/py/x")
+    with pytest.raises(etcd.EtcdKeyNotFound):
+        cb.read("/py/x", quorum=True)
+
+
+def test_data_survives_restarting_every_member(tmp_path):
+    members = kvlib.start_cluster("pith", str(tmp_path), 3)
+    try:
+        for i in range(20):
+            ok(members[i % 3], "set", "/keep/%d" % i, "v%d" % i)
+        kvlib.stop_all(members)
+        again = [kvlib.spawn_member("pith", str(tmp_path), m.name, m.client_port, m.peer_port,
+                                    ",".join("%s=%s" % (x.name, x.peer_url) for x in members))
+                 for m in members]
+        members = again
+        deadline = time.monotonic() + kvlib.START_WAIT
+        for m in members:
+            kvlib.wait_answering(m, deadline)
+        kvlib.wait_leader(members, deadline)
+        for i in range(20):
+            assert ok(members[(i + 1) % 3], "get", "--quorum", "/keep/%d" % i) == "v%d\n" % i
+    finally:
+        kvlib.stop_all(members)
+
+
+def test_leader_hands_over_on_sigterm(cluster):
+    leader = kvlib.leader_of(cluster)
+    assert leader is not None
+    others = [m for m in cluster if m is not leader]
+    leader.process.terminate()
+    leader.process.wait(timeout=10)
+    # Handed over, not elected after a timeout: a leader is there at once.
+    wait_until("a new leader", lambda: kvlib.leader_of(others) is not None, timeout=1.0)
+    assert "handing leadership to" in open(leader.log_path).read()
+    ok(others[0], "set", "/after", "yes")
+
+
+def hello(cluster_id, sender, to, version=1):
+    body = struct.pack(">BIQQQ", 1, version, cluster_id, sender, to)
+    return struct.pack(">I", len(body)) + body
+
+
+def member_id(m):
+    return int(kvlib.send(m.url, "GET", "/v2/stats/self").json()["id"], 16)
+
+
+def test_peer_port_turns_strangers_away(cluster):
+    a = cluster[0]
+    cid = int(kvlib.send(a.url, "GET", "/v2/members").header("X-Etcd-Cluster-Id"), 16)
+    me = member_id(a)
+    cases = [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",                 # not the protocol
+        hello(cid ^ 1, member_id(cluster[1]), me),           # another cluster
+        hello(cid, 0x1234, me),                              # not a member
+        hello(cid, member_id(cluster[1]), me, version=9),    # another version
+        struct.pack(">I", 0xFFFFFFFF) + b"x" * 64,           # a frame of 4 GiB
+    ]
+    for data in cases:
+        s = socket.create_connection(("127.0.0.1", a.peer_port), timeout=5)
+        s.sendall(data)
+        s.settimeout(5)
+        assert s.recv(1) == b"", "the peer port kept a stranger's connection: %r" % data[:40]
+        s.close()
+    # A member claiming a higher term from outside the cluster is never heard.
+    term = int(kvlib.send(a.url, "GET", "/v2/keys/").header("X-Raft-Term"))
+    s = socket.create_connection(("127.0.0.1", a.peer_port), timeout=5)
+    vote = struct.pack(">BQQQQQQBQQI", 2, 0x1234, me, term + 100, 0, 0, 0, 0, 0, 0, 0)
+    s.sendall(hello(cid, 0x1234, me) + struct.pack(">IB", len(vote) + 1, 2) + vote)
+    s.settimeout(5)
+    assert s.recv(1) == b""
+    s.close()
+    assert int(kvlib.send(a.url, "GET", "/v2/keys/").header("X-Raft-Term")) == term
+    ok(a, "set", "/still", "fine")
+    assert "refused" in open(a.log_path).read()
+
+
+def test_etcdctl_through_the_control_port(tmp_path):
+    creds = Creds(str(tmp_path))
+    token = creds.admin
+    ports = kvlib.free_ports(9)
+    names = ["n1", "n2", "n3"]
+    initial = ",".join("%s=http://127.0.0.1:%d" % (n, ports[3 * i + 1]) for i, n in enumerate(names))
+    members, controls = [], []
+    try:
+        for i, n in enumerate(names):
+            client, peer, cport = ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]
+            members.append(kvlib.spawn_member(
+                "pith", str(tmp_path), n, client, peer, initial,
+                extra=["--advertise-client-urls", "https://127.0.0.1:%d" % cport]))
+            log = open(os.path.join(str(tmp_path), "control-%s.log" % n), "ab")
+            controls.append(subprocess.Popen(
+                [CONTROL, "--listen", "127.0.0.1", "--port", str(cport), "--cert", creds.cert,
+                 "--key", creds.key, "--ca", creds.ca, "--tokens", creds.tokens,
+                 "--socket", str(tmp_path / "no-init.sock"), "--kv", "127.0.0.1:%d" % client],
+                stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + kvlib.START_WAIT
+        for m in members:
+            kvlib.wait_answering(m, deadline)
+        kvlib.wait_leader(members, deadline)
+        env = kvlib.child_env()
+        env["ETCDCTL_API"] = "2"
+
+        def etcdctl(i, *args, user="root:" + token):
+            argv = [kvlib.ETCDCTL, "--endpoints", "https://127.0.0.1:%d" % ports[3 * i + 2],
+                    "--ca-file", creds.ca]
+            if user:
+                argv += ["--username", user]
+            r = subprocess.run(argv + list(args), capture_output=True, text=True, env=env, timeout=20)
+            return r.returncode, r.stdout, r.stderr
+
+        rc, out, err = etcdctl(0, "set", "/message", "Hello World")
+        assert rc == 0 and out == "Hello World\n", err
+        rc, out, err = etcdctl(1, "get", "/message")
+        assert rc == 0 and out == "Hello World\n", err
+        rc, out, err = etcdctl(2, "ls", "--recursive")
+        assert rc == 0 and out == "/message\n", err
+        # No credential, a wrong one, a read-only one.
+        rc, out, err = etcdctl(0, "get", "/message", user=None)
+        assert rc == 4 and "110: The request requires user authentication" in err, (rc, out, err)
+        rc, out, err = etcdctl(0, "get", "/message", user="root:wrong")
+        assert rc == 4 and "110: The request requires user authentication" in err, (rc, out, err)
+        rc, out, err = etcdctl(0, "get", "/message", user="reader:" + creds.reader)
+        assert rc == 0 and out == "Hello World\n", err
+        rc, out, err = etcdctl(0, "set", "/message", "no", user="reader:" + creds.reader)
+        assert rc == 4 and "may only read" in err, (rc, out, err)
+        rc, out, err = etcdctl(2, "get", "/message")
+        assert out == "Hello World\n", (rc, out, err)
+    finally:
+        for p in controls:
+            p.terminate()
+            p.wait(timeout=10)
+        kvlib.stop_all(members)
