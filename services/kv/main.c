@@ -37,6 +37,8 @@ static const char usage[] =
 	"  --peer-client-cert-auth              accepted: with https peers it is always on\n"
 	"  --enable-v2                          accepted: the v2 API is always on\n"
 	"\n"
+	"Each flag may also come from the environment as etcd reads it: ETCD_NAME,\n"
+	"ETCD_INITIAL_CLUSTER, ... (a flag given wins).\n"
 	"URLS is a comma-separated list of http(s)://IP:PORT. Plain http peer URLs\n"
 	"are allowed only on loopback addresses.\n";
 
@@ -96,34 +98,80 @@ static bool parse_flag_bool(const char *flag, const char *s)
 	return v;
 }
 
+enum { F_NAME = 256, F_DATA, F_LCU, F_ACU, F_LPU, F_IAPU, F_IC, F_ICS, F_ICT, F_HB, F_ET,
+       F_SC, F_PCERT, F_PKEY, F_PCA, F_PCCA, F_V2, F_HELP, F_VERSION };
+
+static const struct option options[] = {
+	{ "name", required_argument, NULL, F_NAME },
+	{ "data-dir", required_argument, NULL, F_DATA },
+	{ "listen-client-urls", required_argument, NULL, F_LCU },
+	{ "advertise-client-urls", required_argument, NULL, F_ACU },
+	{ "listen-peer-urls", required_argument, NULL, F_LPU },
+	{ "initial-advertise-peer-urls", required_argument, NULL, F_IAPU },
+	{ "initial-cluster", required_argument, NULL, F_IC },
+	{ "initial-cluster-state", required_argument, NULL, F_ICS },
+	{ "initial-cluster-token", required_argument, NULL, F_ICT },
+	{ "heartbeat-interval", required_argument, NULL, F_HB },
+	{ "election-timeout", required_argument, NULL, F_ET },
+	{ "snapshot-count", required_argument, NULL, F_SC },
+	{ "peer-cert-file", required_argument, NULL, F_PCERT },
+	{ "peer-key-file", required_argument, NULL, F_PKEY },
+	{ "peer-trusted-ca-file", required_argument, NULL, F_PCA },
+	{ "peer-client-cert-auth", optional_argument, NULL, F_PCCA },
+	{ "enable-v2", optional_argument, NULL, F_V2 },
+	{ "help", no_argument, NULL, F_HELP },
+	{ "version", no_argument, NULL, F_VERSION },
+	{ 0 },
+};
+
+/* Settings as given, before they are checked. */
+static const char *lcu = "http://127.0.0.1:2379", *lpu = "http://127.0.0.1:2380";
+static const char *iapu = "http://127.0.0.1:2380", *ics = "new";
+
+static void set(int opt, const char *v)
+{
+	struct kv_config *cfg = &kv.cfg;
+
+	switch (opt) {
+	case F_NAME: cfg->name = v; break;
+	case F_DATA: cfg->data_dir = v; break;
+	case F_LCU: lcu = v; break;
+	case F_ACU: cfg->advertise_client = v; break;
+	case F_LPU: lpu = v; break;
+	case F_IAPU: iapu = v; break;
+	case F_IC: cfg->initial_cluster = v; break;
+	case F_ICS: ics = v; break;
+	case F_ICT: cfg->token = v; break;
+	case F_HB: cfg->heartbeat_ms = parse_ms("heartbeat-interval", v); break;
+	case F_ET: cfg->election_ms = parse_ms("election-timeout", v); break;
+	case F_SC: cfg->snapshot_count = strtoull(v, NULL, 10); break;
+	case F_PCERT: cfg->peer_cert = v; break;
+	case F_PKEY: cfg->peer_key = v; break;
+	case F_PCA: cfg->peer_ca = v; break;
+	case F_PCCA: cfg->peer_client_cert_auth = parse_flag_bool("peer-client-cert-auth", v); break;
+	case F_V2: parse_flag_bool("enable-v2", v); break;
+	}
+}
+
+/* etcd reads ETCD_<FLAG> from the environment too (a flag given wins):
+ * the image's unit sets them from /etc/pith/kv.env. */
+static void set_from_environment(void)
+{
+	for (const struct option *o = options; o->name; o++) {
+		char env[64] = "ETCD_";
+		size_t n = 5;
+		const char *v;
+
+		for (const char *p = o->name; *p && n < sizeof(env) - 1; p++)
+			env[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+		env[n] = 0;
+		if (o->val < F_HELP && (v = getenv(env)) && *v)
+			set(o->val, o->has_arg == optional_argument && !*v ? NULL : v);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	enum { F_NAME = 256, F_DATA, F_LCU, F_ACU, F_LPU, F_IAPU, F_IC, F_ICS, F_ICT, F_HB, F_ET,
-	       F_SC, F_PCERT, F_PKEY, F_PCA, F_PCCA, F_V2, F_HELP, F_VERSION };
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, F_NAME },
-		{ "data-dir", required_argument, NULL, F_DATA },
-		{ "listen-client-urls", required_argument, NULL, F_LCU },
-		{ "advertise-client-urls", required_argument, NULL, F_ACU },
-		{ "listen-peer-urls", required_argument, NULL, F_LPU },
-		{ "initial-advertise-peer-urls", required_argument, NULL, F_IAPU },
-		{ "initial-cluster", required_argument, NULL, F_IC },
-		{ "initial-cluster-state", required_argument, NULL, F_ICS },
-		{ "initial-cluster-token", required_argument, NULL, F_ICT },
-		{ "heartbeat-interval", required_argument, NULL, F_HB },
-		{ "election-timeout", required_argument, NULL, F_ET },
-		{ "snapshot-count", required_argument, NULL, F_SC },
-		{ "peer-cert-file", required_argument, NULL, F_PCERT },
-		{ "peer-key-file", required_argument, NULL, F_PKEY },
-		{ "peer-trusted-ca-file", required_argument, NULL, F_PCA },
-		{ "peer-client-cert-auth", optional_argument, NULL, F_PCCA },
-		{ "enable-v2", optional_argument, NULL, F_V2 },
-		{ "help", no_argument, NULL, F_HELP },
-		{ "version", no_argument, NULL, F_VERSION },
-		{ 0 },
-	};
-	const char *lcu = "http://127.0.0.1:2379", *lpu = "http://127.0.0.1:2380";
-	const char *iapu = "http://127.0.0.1:2380", *ics = "new";
 	static char data_dir[4096], initial[1024];
 	struct kv_config *cfg = &kv.cfg;
 	struct err e = { 0 };
@@ -137,28 +185,13 @@ int main(int argc, char **argv)
 	cfg->heartbeat_ms = 100;
 	cfg->election_ms = 1000;
 	cfg->snapshot_count = 100000;
+	set_from_environment();
 	while ((c = getopt_long_only(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
-		case F_NAME: cfg->name = optarg; break;
-		case F_DATA: cfg->data_dir = optarg; break;
-		case F_LCU: lcu = optarg; break;
-		case F_ACU: cfg->advertise_client = optarg; break;
-		case F_LPU: lpu = optarg; break;
-		case F_IAPU: iapu = optarg; break;
-		case F_IC: cfg->initial_cluster = optarg; break;
-		case F_ICS: ics = optarg; break;
-		case F_ICT: cfg->token = optarg; break;
-		case F_HB: cfg->heartbeat_ms = parse_ms("heartbeat-interval", optarg); break;
-		case F_ET: cfg->election_ms = parse_ms("election-timeout", optarg); break;
-		case F_SC: cfg->snapshot_count = strtoull(optarg, NULL, 10); break;
-		case F_PCERT: cfg->peer_cert = optarg; break;
-		case F_PKEY: cfg->peer_key = optarg; break;
-		case F_PCA: cfg->peer_ca = optarg; break;
-		case F_PCCA: cfg->peer_client_cert_auth = parse_flag_bool("peer-client-cert-auth", optarg); break;
-		case F_V2: parse_flag_bool("enable-v2", optarg); break;
 		case F_VERSION: printf("pith-kv %s\n", PITH_VERSION); return 0;
 		case F_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return EXIT_USAGE;
+		case '?': fputs(usage, stderr); return EXIT_USAGE;
+		default: set(c, optarg); break;
 		}
 	}
 	if (optind < argc)
