@@ -99,6 +99,12 @@ struct kv {
 	struct wal wal;
 	struct store store;
 	uint64_t applied;	/* the last Raft index applied to the store */
+	struct raft_conf applied_conf;	/* the configuration as of applied */
+	struct wal_meta meta;
+	/* The last snapshot (snap.c): its index and term, and its bytes,
+	 * which Raft sends to members too far behind. */
+	uint64_t snap_index, snap_term;
+	struct buf snap_blob;
 	uint64_t leader;	/* as of the last ready */
 	int64_t start_ns, leader_since_ns;
 
@@ -143,6 +149,21 @@ void kv_node_stop(struct kv *kv);
 /* A PROPOSE frame arrived from a follower. */
 void kv_forwarded(struct kv *kv, const void *cmd, size_t len);
 const struct kv_member *kv_member_find(const struct kv *kv, uint64_t id);
+
+/* snap.c */
+/* Take a snapshot of what is applied when snapshot_count entries have
+ * been applied since the last: file, WAL compaction, Raft compaction. */
+int kv_snapshot_maybe(struct kv *kv, struct err *e);
+/* A snapshot from the leader (raft_ready): keep it on disk and in the WAL
+ * before anything else of that ready is persisted. */
+int kv_snapshot_persist(struct kv *kv, const struct raft_ready *rd, struct err *e);
+/* ... and make it the state machine's. */
+int kv_snapshot_apply(struct kv *kv, const struct raft_ready *rd, struct err *e);
+/* At start: the snapshot the WAL points at, into the store. */
+int kv_snapshot_load(struct kv *kv, uint64_t index, uint64_t term, struct raft_conf *conf,
+		     struct err *e);
+/* The member table in a snapshot (node.c). */
+void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *client_urls);
 
 /* peer.c */
 int kv_peers_start(struct kv *kv, struct err *e);

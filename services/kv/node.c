@@ -180,17 +180,17 @@ static void count(struct kv *kv, const struct store_cmd *c, const char *action, 
 	(void)action;
 }
 
-static void apply_attr(struct kv *kv, const struct kv_cmd *c)
+void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *client_urls)
 {
 	struct kv_member *m = NULL;
-	const char *p = c->client_urls;
+	const char *p = client_urls;
 
 	for (size_t i = 0; i < kv->nmembers; i++)
-		if (kv->members[i].id == c->member)
+		if (kv->members[i].id == id)
 			m = &kv->members[i];
 	if (!m)
 		return;
-	snprintf(m->name, sizeof(m->name), "%s", c->name);
+	snprintf(m->name, sizeof(m->name), "%s", name);
 	m->nclient = 0;
 	while (*p && m->nclient < KV_URLS_MAX) {
 		size_t len = strcspn(p, ",");
@@ -203,6 +203,11 @@ static void apply_attr(struct kv *kv, const struct kv_cmd *c)
 	}
 }
 
+static void apply_attr(struct kv *kv, const struct kv_cmd *c)
+{
+	kv_member_attr(kv, c->member, c->name, c->client_urls);
+}
+
 static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er)
 {
 	struct kv_cmd c;
@@ -213,7 +218,14 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	int r;
 
 	kv->applied = e->index;
-	if (e->type != RAFT_ENTRY_NORMAL || !e->len)
+	if (e->type == RAFT_ENTRY_CONF) {
+		struct raft_conf cf;
+
+		if (raft_conf_decode(&cf, e->data, e->len) == 0)
+			kv->applied_conf = cf;
+		return 0;
+	}
+	if (!e->len)
 		return 0;
 	if (kv_cmd_decode(&c, e->data, e->len) < 0) {
 		/* The leader checks what it proposes, so this is a bug or a
@@ -329,8 +341,10 @@ int kv_node_ready(struct kv *kv, struct err *e)
 
 		raft_ready(&kv->raft, &rd);
 		if (rd.has_snapshot) {
-			err_set(e, 0, "a snapshot from the leader: not supported yet");
-			return -ENOTSUP;
+			/* Written with the hard state into a fresh WAL segment. */
+			if ((r = kv_snapshot_persist(kv, &rd, e)) < 0)
+				return r;
+			rd.hs_changed = false;
 		}
 		if (rd.hs_changed) {
 			if ((r = wal_hard_state(&kv->wal, &rd.hs)) < 0)
@@ -349,6 +363,8 @@ int kv_node_ready(struct kv *kv, struct err *e)
 				kv->stats.send_append++;
 			kv_peer_send(kv, &rd.msgs[i]);
 		}
+		if (rd.has_snapshot && (r = kv_snapshot_apply(kv, &rd, e)) < 0)
+			return r;
 		for (size_t i = 0; i < rd.ncommitted; i++) {
 			if ((r = apply_entry(kv, &rd.committed[i], e)) < 0)
 				return r;
@@ -362,7 +378,12 @@ int kv_node_ready(struct kv *kv, struct err *e)
 					 (unsigned long long)rd.hs.term);
 		}
 		raft_advance(&kv->raft, &rd);
+		/* Raft now serves the snapshot it took to members behind. */
+		if (rd.has_snapshot)
+			raft_compact(&kv->raft, kv->snap_index, kv->snap_blob.data, kv->snap_blob.len);
 	}
+	if ((r = kv_snapshot_maybe(kv, e)) < 0)
+		return r;
 	if (kv->applied != applied) {
 		/* An expiry proposed by this leader is applied by now, or lost
 		 * with a leader change; either way the next is computed anew. */
@@ -469,11 +490,19 @@ int kv_node_start(struct kv *kv, struct err *e)
 	} else {
 		kv->cluster_id = st.meta.cluster_id;
 	}
+	kv->meta = st.meta;
+	kv->applied_conf = st.meta.conf;
+	if ((r = store_init(&kv->store)) < 0)
+		goto out;
+	rc.snapshot.conf = st.meta.conf;
+	if (st.snap_index) {
+		if ((r = kv_snapshot_load(kv, st.snap_index, st.snap_term, &rc.snapshot.conf, e)) < 0)
+			goto out;
+		kv->applied_conf = rc.snapshot.conf;
+	}
 	if (st.truncated_bytes)
 		log_warn("write-ahead log: cut %llu bytes of an unfinished write",
 			 (unsigned long long)st.truncated_bytes);
-	if ((r = store_init(&kv->store)) < 0)
-		goto out;
 	rc.id = kv->id;
 	rc.heartbeat_tick = 1;
 	rc.election_tick = kv->cfg.election_ms / kv->cfg.heartbeat_ms;
@@ -483,7 +512,6 @@ int kv_node_start(struct kv *kv, struct err *e)
 	rc.hs = st.hs;
 	rc.snapshot.index = st.snap_index;
 	rc.snapshot.term = st.snap_term;
-	rc.snapshot.conf = st.meta.conf;
 	rc.entries = st.entries;
 	rc.nentries = st.nentries;
 	rc.conf = st.meta.conf;
@@ -492,6 +520,8 @@ int kv_node_start(struct kv *kv, struct err *e)
 		goto out;
 	}
 	kv->applied = st.snap_index;
+	if (st.snap_index)
+		raft_compact(&kv->raft, st.snap_index, kv->snap_blob.data, kv->snap_blob.len);
 	kv->seq = (uint64_t)kv_now_ns();
 	kv->start_ns = kv_now_ns();
 	log_info("member %llx (%s) of cluster %llx: term %llu, %zu entries in the log",
@@ -514,4 +544,5 @@ void kv_node_stop(struct kv *kv)
 	raft_free(&kv->raft);
 	store_free(&kv->store);
 	wal_close(&kv->wal);
+	buf_free(&kv->snap_blob);
 }

@@ -1,4 +1,5 @@
 #include "store.h"
+#include "store_node.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,17 +13,6 @@
  * watcher asking for them gets error 401, as for events past 1,000. */
 #define STORE_HISTORY_BYTES_MAX (64 * 1024 * 1024)
 
-struct store_node {
-	char *name;		/* "" for the root */
-	struct store_node *parent;
-	bool dir;
-	char *value;
-	size_t vlen;
-	uint64_t created, modified;
-	int64_t expire_ns;	/* 0: permanent */
-	struct store_node **kids;	/* sorted by name */
-	size_t nkids, capkids;
-};
 
 /* --- errors ------------------------------------------------------------------ */
 
@@ -157,7 +147,7 @@ static int jtime(struct buf *b, int64_t ns)
 
 /* --- the tree -------------------------------------------------------------------- */
 
-static struct store_node *node_new(const char *name, size_t len, bool dir)
+struct store_node *store_node_new(const char *name, size_t len, bool dir)
 {
 	struct store_node *n = calloc(1, sizeof(*n));
 
@@ -169,12 +159,12 @@ static struct store_node *node_new(const char *name, size_t len, bool dir)
 	return n;
 }
 
-static void node_free(struct store_node *n)
+void store_node_free(struct store_node *n)
 {
 	if (!n)
 		return;
 	for (size_t i = 0; i < n->nkids; i++)
-		node_free(n->kids[i]);
+		store_node_free(n->kids[i]);
 	free(n->kids);
 	free(n->name);
 	free(n->value);
@@ -207,7 +197,7 @@ static struct store_node *child(const struct store_node *d, const char *name, si
 	return NULL;
 }
 
-static int kid_insert(struct store_node *d, struct store_node *k, size_t at)
+int store_kid_insert(struct store_node *d, struct store_node *k, size_t at)
 {
 	if (d->nkids == d->capkids) {
 		size_t cap = d->capkids ? d->capkids * 2 : 4;
@@ -276,11 +266,11 @@ static int walk(struct store *s, const char *path, bool create, uint64_t index, 
 			return buf_append(cause, path, (size_t)(p - path) + len) ? -ENOMEM : STORE_ENOTFOUND;
 		}
 		if (!k) {
-			if (!(k = node_new(p, len, true)))
+			if (!(k = store_node_new(p, len, true)))
 				return -ENOMEM;
 			k->created = k->modified = index;
-			if (kid_insert(n, k, at) < 0) {
-				node_free(k);
+			if (store_kid_insert(n, k, at) < 0) {
+				store_node_free(k);
 				return -ENOMEM;
 			}
 		}
@@ -623,31 +613,31 @@ static int apply_set(struct store *s, const struct store_cmd *c, struct store_ev
 		return r;
 	}
 	free(dirpath);
-	if (!(n = node_new(name, strlen(name), c->dir && !c->refresh ? true : false)))
+	if (!(n = store_node_new(name, strlen(name), c->dir && !c->refresh ? true : false)))
 		return -ENOMEM;
 	if (old && c->refresh)
 		n->dir = old->dir;
 	n->created = n->modified = index;
 	if (!n->dir && (r = c->refresh ? set_value(n, old->value ? old->value : "", old->vlen)
 				       : set_value(n, c->value ? c->value : "", c->value ? c->value_len : 0)) < 0) {
-		node_free(n);
+		store_node_free(n);
 		return r;
 	}
 	n->expire_ns = c->refresh || c->has_ttl ? expiry(c) : 0;
 	if ((r = event_begin(ev, c->prev_exist == STORE_EXIST_FALSE ? "create" : "set", index, n)) < 0 ||
 	    (old && (r = node_json(&ev->prev, old, now, 0, true)) < 0)) {
-		node_free(n);
+		store_node_free(n);
 		goto fail;
 	}
 	free(ev->key);
 	ev->key = NULL;
 	if (old) {
 		kid_remove(old);
-		node_free(old);
+		store_node_free(old);
 	}
 	child(parent, name, strlen(name), &at);
-	if ((r = kid_insert(parent, n, at)) < 0) {
-		node_free(n);
+	if ((r = store_kid_insert(parent, n, at)) < 0) {
+		store_node_free(n);
 		goto fail;
 	}
 	{
@@ -722,7 +712,7 @@ static int remove_node(struct store *s, struct store_node *n, const char *action
 		return -ENOMEM;
 	}
 	kid_remove(n);
-	node_free(n);
+	store_node_free(n);
 	s->index = index;
 	return 0;
 }
@@ -842,13 +832,13 @@ int64_t store_next_expiry(const struct store *s)
 int store_init(struct store *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->root = node_new("", 0, true);
+	s->root = store_node_new("", 0, true);
 	return s->root ? 0 : -ENOMEM;
 }
 
 void store_free(struct store *s)
 {
-	node_free(s->root);
+	store_node_free(s->root);
 	for (size_t i = 0; i < s->hcount; i++) {
 		struct store_event *ev = s->history[(s->hstart + i) % STORE_HISTORY_MAX];
 

@@ -139,4 +139,16 @@ bool store_event_matches(const struct store_event *ev, const char *path, bool re
 /* The earliest expiration in the tree, or 0 when nothing expires. */
 int64_t store_next_expiry(const struct store *s);
 
+/*
+ * Snapshots (store_snap.c): the tree and the index, appended to out as
+ * bytes another member can restore; the watch history is not kept (a
+ * watcher asking for an event before a restored snapshot gets 401, as
+ * from a restarted etcd). 0 or -ENOMEM.
+ */
+int store_snapshot(const struct store *s, struct buf *out);
+
+/* Replace s with what data holds. 0; -EBADMSG for bytes that are not a
+ * snapshot (s is then as it was), -ENOMEM. */
+int store_restore(struct store *s, const void *data, size_t len);
+
 #endif

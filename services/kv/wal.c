@@ -377,7 +377,7 @@ int wal_open(struct wal *w, const char *dir, struct wal_state *st, struct err *e
 		segs[nsegs++] = seq;
 	}
 	closedir(d);
-	if (!r)
+	if (!r && nsegs)
 		qsort(segs, nsegs, sizeof(*segs), seg_cmp);
 	for (size_t i = 0; i < nsegs && !r; i++) {
 		char name[32];
@@ -454,6 +454,45 @@ int wal_sync(struct wal *w, struct err *e)
 			err_set(e, 0, "%s: cannot start a new segment: %s", w->dir, strerror(-r));
 			return r;
 		}
+	}
+	return 0;
+}
+
+int wal_compact(struct wal *w, const struct wal_meta *m, const struct raft_hard_state *hs,
+		uint64_t snap_index, uint64_t snap_term, const struct raft_entry *e, size_t n,
+		struct err *er)
+{
+	uint64_t old = w->seq;
+	int r;
+
+	/* Queued records belong to the old segment: write them there first. */
+	if ((r = wal_sync(w, er)) < 0)
+		return r;
+	if ((r = segment_create(w, w->seq + 1)) < 0) {
+		err_set(er, 0, "%s: cannot start a new segment: %s", w->dir, strerror(-r));
+		return r;
+	}
+	if ((r = wal_meta(w, m)) < 0 || (r = wal_hard_state(w, hs)) < 0 ||
+	    (r = wal_snapshot_mark(w, snap_index, snap_term)) < 0 || (r = wal_entries(w, e, n)) < 0) {
+		err_set(er, 0, "%s: out of memory", w->dir);
+		return r;
+	}
+	if ((r = wal_sync(w, er)) < 0)
+		return r;
+	/* The new segment holds everything now: the old ones may go. A crash
+	 * before they are all gone replays them first, then this one, which
+	 * comes to the same state. */
+	for (uint64_t seq = old; seq > 0; seq--) {
+		char name[32];
+
+		seg_name(name, sizeof(name), seq);
+		if (unlinkat(w->dirfd, name, 0) < 0 && errno == ENOENT)
+			break;
+	}
+	if (fsync(w->dirfd) < 0) {
+		r = -errno;
+		err_set(er, 0, "%s: fsync: %s", w->dir, strerror(errno));
+		return r;
 	}
 	return 0;
 }

@@ -90,6 +90,17 @@ int wal_snapshot_mark(struct wal *w, uint64_t index, uint64_t term);
  * acknowledged, and the caller must stop (a full disk is -ENOSPC). */
 int wal_sync(struct wal *w, struct err *e);
 
+/*
+ * After a snapshot up to snap_index: start a new segment holding all that
+ * is still needed (the meta record, hs, the snapshot's mark and the
+ * entries e after it), sync it, then remove every older segment. Also
+ * what a member does after taking a leader's snapshot, so that none of
+ * its old entries survive a restart. 0 or -errno (e says why).
+ */
+int wal_compact(struct wal *w, const struct wal_meta *m, const struct raft_hard_state *hs,
+		uint64_t snap_index, uint64_t snap_term, const struct raft_entry *e, size_t n,
+		struct err *er);
+
 void wal_close(struct wal *w);
 
 /* CRC-32C (Castagnoli), as the records use it. */

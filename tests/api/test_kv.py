@@ -242,3 +242,38 @@ def test_etcdctl_through_the_control_port(tmp_path):
             p.terminate()
             p.wait(timeout=10)
         kvlib.stop_all(members)
+
+
+def test_snapshots_compact_the_log_and_catch_up_a_member(tmp_path):
+    members = kvlib.start_cluster("pith", str(tmp_path), 3, extra=["--snapshot-count", "50"])
+    try:
+        a, b, c = members
+        c.stop()
+        for i in range(180):
+            ok(a if i % 2 else b, "set", "/snap/%d" % i, "v%d" % i)
+        snaps = os.listdir(os.path.join(a.data_dir, "snap"))
+        assert 1 <= len(snaps) <= 2, snaps
+        # The log was cut: one WAL segment holds what is after the snapshot.
+        assert len(os.listdir(os.path.join(a.data_dir, "wal"))) == 1
+        # c missed entries the others no longer keep: it is sent a snapshot.
+        again = kvlib.spawn_member("pith", str(tmp_path), c.name, c.client_port, c.peer_port,
+                                   ",".join("%s=%s" % (x.name, x.peer_url) for x in members))
+        members[2] = again
+        wait_until("c to catch up", lambda: kvlib.send(again.url, "GET", "/v2/keys/snap/179").status == 200,
+                   timeout=20)
+        assert "restored the leader's snapshot" in open(again.log_path).read()
+        assert ok(again, "get", "/snap/0") == "v0\n"
+        # Everyone restarts from snapshot plus log.
+        kvlib.stop_all(members)
+        members = [kvlib.spawn_member("pith", str(tmp_path), m.name, m.client_port, m.peer_port,
+                                      ",".join("%s=%s" % (x.name, x.peer_url) for x in members))
+                   for m in members]
+        deadline = time.monotonic() + kvlib.START_WAIT
+        for m in members:
+            kvlib.wait_answering(m, deadline)
+        kvlib.wait_leader(members, deadline)
+        for i in (0, 77, 179):
+            for m in members:
+                assert ok(m, "get", "--quorum", "/snap/%d" % i) == "v%d\n" % i
+    finally:
+        kvlib.stop_all(members)

@@ -1,0 +1,355 @@
+/*
+ * Snapshots of the state machine (thesis chapter 5): the store and the
+ * members' published attributes, in <data-dir>/snap/<index>-<term>.snap.
+ *
+ * A file:
+ *	"PKVS", u32 version (1), u64 index, u64 term,
+ *	the configuration as of index (raft_conf_encode, length-prefixed),
+ *	the blob (length-prefixed): what Raft sends to a lagging member,
+ *	u32 CRC-32C of everything before it
+ * The blob: the store (store_snapshot, length-prefixed), u32 members,
+ * each u64 id, name and client URLs (length-prefixed).
+ *
+ * Order, so that a crash at any point leaves a state that starts: the file
+ * is written to a temporary name, synced, renamed, the directory synced;
+ * only then does the WAL get its mark (wal_compact), and only then does
+ * Raft drop the entries the snapshot covers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "kv.h"
+#include "unit_load.h"
+
+#define SNAP_MAGIC "PKVS"
+#define SNAP_VERSION 1
+/* Snapshot files kept: the newest, and one before it. */
+#define SNAP_KEEP 2
+/* The largest snapshot file read back. */
+#define SNAP_FILE_MAX (1024u * 1024 * 1024)
+
+static int blob_make(struct kv *kv, struct buf *out)
+{
+	struct buf st = BUF_INIT;
+	struct enc e = { out, true };
+	int r;
+
+	if ((r = store_snapshot(&kv->store, &st)) < 0)
+		return r;
+	enc_str(&e, st.data, st.len);
+	buf_free(&st);
+	enc_u32(&e, (uint32_t)kv->nmembers);
+	for (size_t i = 0; i < kv->nmembers; i++) {
+		const struct kv_member *m = &kv->members[i];
+		char urls[KV_URLS_MAX * KV_URL_MAX] = "";
+		size_t n = 0;
+
+		for (size_t j = 0; j < m->nclient; j++)
+			n += (size_t)snprintf(urls + n, sizeof(urls) - n, "%s%s", j ? "," : "", m->client[j]);
+		enc_u64(&e, m->id);
+		enc_str(&e, m->name, strlen(m->name));
+		enc_str(&e, urls, n);
+	}
+	return e.ok ? 0 : -ENOMEM;
+}
+
+static int blob_apply(struct kv *kv, const void *data, size_t len)
+{
+	struct dec d = { data, len, true };
+	size_t slen;
+	const unsigned char *st = dec_str(&d, SNAP_FILE_MAX, &slen);
+	uint32_t n;
+	int r;
+
+	if (!d.ok)
+		return -EBADMSG;
+	n = dec_u32(&d);
+	if (!d.ok || n > RAFT_MEMBERS_MAX * 2)
+		return -EBADMSG;
+	if ((r = store_restore(&kv->store, st, slen)) < 0)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t id = dec_u64(&d);
+		size_t nlen, ulen;
+		const unsigned char *name = dec_str(&d, KV_NAME_MAX, &nlen);
+		const unsigned char *urls = dec_str(&d, KV_URLS_MAX * KV_URL_MAX, &ulen);
+		char nm[KV_NAME_MAX + 1], u[KV_URLS_MAX * KV_URL_MAX + 1];
+
+		if (!d.ok)
+			return -EBADMSG;
+		memcpy(nm, name, nlen);
+		nm[nlen] = 0;
+		memcpy(u, urls, ulen);
+		u[ulen] = 0;
+		kv_member_attr(kv, id, nm, u);
+	}
+	return d.len ? -EBADMSG : 0;
+}
+
+static void snap_name(char *out, size_t len, uint64_t index, uint64_t term)
+{
+	snprintf(out, len, "%016llx-%016llx.snap", (unsigned long long)index, (unsigned long long)term);
+}
+
+static int snap_dir(struct kv *kv, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s/snap", kv->cfg.data_dir) >= len)
+		return -ENAMETOOLONG;
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Remove snapshot files older than the SNAP_KEEP newest, and any newer
+ * than index (written before a crash that kept the WAL from marking them). */
+static void snap_prune(const char *dir, uint64_t index)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t have[64];
+	size_t n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && n < 64) {
+		unsigned long long i, t;
+		char path[4400];
+
+		if (sscanf(de->d_name, "%16llx-%16llx.snap", &i, &t) != 2 || strlen(de->d_name) != 38)
+			continue;
+		if (i > index) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+			continue;
+		}
+		have[n++] = i;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		size_t newer = 0;
+
+		for (size_t j = 0; j < n; j++)
+			newer += have[j] > have[i];
+		if (newer >= SNAP_KEEP) {
+			/* The term is part of the name: find it again. */
+			DIR *d2 = opendir(dir);
+
+			while (d2 && (de = readdir(d2))) {
+				unsigned long long x, t;
+				char path[4400];
+
+				if (sscanf(de->d_name, "%16llx-%16llx.snap", &x, &t) == 2 && x == have[i]) {
+					snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+					unlink(path);
+				}
+			}
+			if (d2)
+				closedir(d2);
+		}
+	}
+}
+
+static int snap_write(struct kv *kv, uint64_t index, uint64_t term, const struct raft_conf *conf,
+		      const struct buf *blob, struct err *e)
+{
+	char dir[4096], tmp[4400], path[4400], name[64];
+	unsigned char cb[RAFT_CONF_BYTES];
+	struct buf f = BUF_INIT;
+	struct enc en = { &f, true };
+	int n = raft_conf_encode(conf, cb, sizeof(cb)), fd = -1, r;
+	uint32_t crc;
+	size_t off = 0;
+
+	if ((r = snap_dir(kv, dir, sizeof(dir))) < 0) {
+		err_set(e, 0, "%s/snap: %s", kv->cfg.data_dir, strerror(-r));
+		return r;
+	}
+	if (n < 0)
+		return n;
+	enc_bytes(&en, SNAP_MAGIC, 4);
+	enc_u32(&en, SNAP_VERSION);
+	enc_u64(&en, index);
+	enc_u64(&en, term);
+	enc_str(&en, cb, (size_t)n);
+	enc_str(&en, blob->data, blob->len);
+	crc = wal_crc32c(0, f.data, f.len);
+	enc_u32(&en, crc);
+	if (!en.ok) {
+		buf_free(&f);
+		return -ENOMEM;
+	}
+	snap_name(name, sizeof(name), index, term);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	while (fd >= 0 && off < f.len) {
+		ssize_t w = write(fd, f.data + off, f.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	r = fd < 0 || off < f.len || fsync(fd) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (!r && (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if (fsync(fd) < 0)
+			r = -errno;
+		close(fd);
+	}
+	buf_free(&f);
+	if (r < 0) {
+		unlink(tmp);
+		err_set(e, 0, "%s: %s", path, strerror(-r ? -r : EIO));
+		return r ? r : -EIO;
+	}
+	return 0;
+}
+
+int kv_snapshot_maybe(struct kv *kv, struct err *e)
+{
+	struct buf blob = BUF_INIT;
+	const struct raft_entry *at;
+	uint64_t index = kv->applied, term;
+	struct raft_hard_state hs = { kv->raft.term, kv->raft.vote, kv->raft.commit };
+	char dir[4096];
+	int r;
+
+	if (!kv->cfg.snapshot_count || index < kv->snap_index + kv->cfg.snapshot_count)
+		return 0;
+	if (!(at = raft_entry_at(&kv->raft, index)))
+		return 0;
+	term = at->term;
+	if ((r = blob_make(kv, &blob)) < 0 ||
+	    (r = snap_write(kv, index, term, &kv->applied_conf, &blob, e)) < 0)
+		goto fail;
+	/* The entries after the snapshot stay in the log, and in the WAL's new
+	 * segment: followers behind by fewer still get entries, not the snapshot. */
+	{
+		const struct raft_entry *first = raft_entry_at(&kv->raft, index + 1);
+		size_t n = first ? (size_t)(raft_last_index(&kv->raft) - index) : 0;
+
+		if ((r = wal_compact(&kv->wal, &kv->meta, &hs, index, term, first, n, e)) < 0)
+			goto fail;
+	}
+	buf_free(&kv->snap_blob);
+	kv->snap_blob = blob;
+	kv->snap_index = index;
+	kv->snap_term = term;
+	if ((r = raft_compact(&kv->raft, index, kv->snap_blob.data, kv->snap_blob.len)) < 0) {
+		err_set(e, 0, "compacting the log at %llu: %s", (unsigned long long)index, strerror(-r));
+		return r;
+	}
+	if (snap_dir(kv, dir, sizeof(dir)) == 0)
+		snap_prune(dir, index);
+	log_info("snapshot at index %llu (%zu bytes); the log starts after it",
+		 (unsigned long long)index, kv->snap_blob.len);
+	return 0;
+fail:
+	buf_free(&blob);
+	return r;
+}
+
+int kv_snapshot_persist(struct kv *kv, const struct raft_ready *rd, struct err *e)
+{
+	struct buf blob = BUF_INIT;
+	int r;
+
+	if (buf_append(&blob, rd->snapshot_data, rd->snapshot_len) < 0)
+		return -ENOMEM;
+	if ((r = snap_write(kv, rd->snapshot.index, rd->snapshot.term, &rd->snapshot.conf, &blob, e)) < 0 ||
+	    (r = wal_compact(&kv->wal, &kv->meta, &rd->hs, rd->snapshot.index, rd->snapshot.term, NULL, 0,
+			     e)) < 0) {
+		buf_free(&blob);
+		return r;
+	}
+	buf_free(&kv->snap_blob);
+	kv->snap_blob = blob;
+	kv->snap_index = rd->snapshot.index;
+	kv->snap_term = rd->snapshot.term;
+	return 0;
+}
+
+int kv_snapshot_apply(struct kv *kv, const struct raft_ready *rd, struct err *e)
+{
+	int r = blob_apply(kv, kv->snap_blob.data, kv->snap_blob.len);
+
+	if (r < 0) {
+		/* The leader's own state machine made it; bytes that do not
+		 * restore mean a bug or a damaged transfer: stop, restart, and
+		 * be sent it again. */
+		err_set(e, 0, "the leader's snapshot at %llu does not restore: %s",
+			(unsigned long long)rd->snapshot.index, strerror(-r));
+		return r;
+	}
+	kv->applied = rd->snapshot.index;
+	kv->applied_conf = rd->snapshot.conf;
+	log_info("restored the leader's snapshot at index %llu", (unsigned long long)rd->snapshot.index);
+	return 0;
+}
+
+int kv_snapshot_load(struct kv *kv, uint64_t index, uint64_t term, struct raft_conf *conf,
+		     struct err *e)
+{
+	char dir[4096], name[64], path[4400];
+	struct buf f = BUF_INIT;
+	const char *text;
+	size_t len, clen, blen;
+	struct dec d;
+	const unsigned char *cb, *blob;
+	int r;
+
+	if ((r = snap_dir(kv, dir, sizeof(dir))) < 0)
+		return r;
+	snap_name(name, sizeof(name), index, term);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((r = unit_file_read(path, SNAP_FILE_MAX, &f)) < 0) {
+		err_set(e, 0, "%s: %s (the write-ahead log needs this snapshot)", path, strerror(-r));
+		return r;
+	}
+	text = f.data;
+	len = f.len;
+	d = (struct dec){ (unsigned char *)text, len, true };
+	r = -EBADMSG;
+	if (len < 8 || memcmp(text, SNAP_MAGIC, 4) ||
+	    wal_crc32c(0, text, len - 4) != ((uint32_t)(unsigned char)text[len - 4] << 24 |
+					     (uint32_t)(unsigned char)text[len - 3] << 16 |
+					     (uint32_t)(unsigned char)text[len - 2] << 8 |
+					     (unsigned char)text[len - 1]))
+		goto bad;
+	dec_bytes(&d, 4);
+	if (dec_u32(&d) != SNAP_VERSION || dec_u64(&d) != index || dec_u64(&d) != term)
+		goto bad;
+	cb = dec_str(&d, RAFT_CONF_BYTES, &clen);
+	blob = dec_str(&d, len, &blen);
+	if (!d.ok || d.len != 4 || raft_conf_decode(conf, cb, clen) < 0)
+		goto bad;
+	buf_free(&kv->snap_blob);
+	if (buf_append(&kv->snap_blob, blob, blen) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = blob_apply(kv, kv->snap_blob.data, kv->snap_blob.len)) < 0)
+		goto bad;
+	kv->snap_index = index;
+	kv->snap_term = term;
+	snap_prune(dir, index);
+	r = 0;
+	goto out;
+bad:
+	err_set(e, 0, "%s: not a snapshot, or damaged (%s)", path, strerror(-r));
+out:
+	buf_free(&f);
+	return r;
+}
