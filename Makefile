@@ -166,6 +166,7 @@ bench: image
 	@bench/boot
 	@bench/units
 	@bench/control
+	@bench/kv
 
 clean:
 	rm -rf $(B)/obj $(B)/bin $(B)/lib $(B)/test $(B)/image

@@ -217,8 +217,11 @@ static void applied(struct kv *kv, struct kv_waiter *w, const struct kv_result *
 			buf_printf(&body, "{\"action\":\"%s\"}\n", ev->action);
 		else
 			store_event_json(ev, &body);
-		respond_keys(c, strcmp(ev->action, "create") ? 200 : 201, &body, res->store_index,
-			     res->raft_index, res->raft_term);
+		/* etcd's "created": a create, or a set where nothing was. */
+		bool created = !strcmp(ev->action, "create") || (!strcmp(ev->action, "set") && !ev->prev.len);
+
+		respond_keys(c, created ? 201 : 200, &body, res->store_index, res->raft_index,
+			     res->raft_term);
 		buf_free(&body);
 	}
 	request_done(c);
@@ -342,6 +345,30 @@ void kv_api_applied(struct api *a)
 	a->notified = s->index;
 }
 
+/* ServeMux's 301 to a clean path: an HTML body for GET and HEAD, the
+ * location escaped as Go's html.EscapeString does. */
+static void redirect(struct conn *c, const char *location)
+{
+	struct buf f = BUF_INIT, html = BUF_INIT;
+	bool get = !strcmp(c->p.method, "GET") || !strcmp(c->p.method, "HEAD");
+
+	if (get) {
+		buf_puts(&f, "Content-Type: text/html; charset=utf-8\r\n");
+		buf_puts(&html, "<a href=\"");
+		for (const char *p = location; *p; p++) {
+			const char *esc = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" :
+					  *p == '"' ? "&#34;" : *p == '\'' ? "&#39;" : NULL;
+
+			esc ? buf_puts(&html, esc) : buf_append(&html, p, 1);
+		}
+		buf_puts(&html, "\">Moved Permanently</a>.\n\n");
+	}
+	buf_printf(&f, "Location: %s\r\n", location);
+	respond(c, 301, f.data, NULL, html.data, html.len);
+	buf_free(&f);
+	buf_free(&html);
+}
+
 static int64_t ttl_seconds(uint64_t ttl, bool *has)
 {
 	/* etcd multiplies by a second in an int64 of nanoseconds; a TTL that
@@ -364,17 +391,7 @@ static void keys(struct conn *c, const char *body, size_t body_len)
 			     http_header_get(&c->p, "Content-Type"));
 
 	if (r == V2_REDIRECT) {
-		struct buf f = BUF_INIT, html = BUF_INIT;
-		bool get = q.method == V2_GET || q.method == V2_HEAD;
-
-		if (get) {
-			buf_puts(&f, "Content-Type: text/html; charset=utf-8\r\n");
-			buf_printf(&html, "<a href=\"%s\">Moved Permanently</a>.\n\n", q.location.data);
-		}
-		buf_printf(&f, "Location: %s\r\n", q.location.data);
-		respond(c, 301, f.data, NULL, html.data, html.len);
-		buf_free(&f);
-		buf_free(&html);
+		redirect(c, q.location.data);
 	} else if (r == V2_NOT_ALLOWED) {
 		not_allowed(c, "HEAD,GET,PUT,POST,DELETE", false);
 	} else if (r == V2_NOMEM) {
@@ -590,9 +607,28 @@ static void route(struct conn *c)
 	const char *m = c->p.method, *t = http_request_target(&c->p);
 	char path[256];
 	bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
+	struct buf location = BUF_INIT;
+	int r = v2_path_check(t, &location);
 
-	if (!strcmp(m, "OPTIONS"))
+	if (r == V2_BAD_TARGET) {
+		/* Go's server refuses the request line itself: no handler, no CORS. */
+		buf_puts(&c->out, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			 "Connection: close\r\n\r\n400 Bad Request");
+		c->closing = true;
+		buf_free(&location);
+		return;
+	}
+	/* etcd's CORS handler answers OPTIONS before ServeMux sees the path. */
+	if (!strcmp(m, "OPTIONS")) {
+		buf_free(&location);
 		return respond(c, 200, NULL, NULL, "", 0);
+	}
+	if (r == V2_REDIRECT) {
+		redirect(c, location.data);
+		buf_free(&location);
+		return;
+	}
+	buf_free(&location);
 	if (!strncmp(t, "/v2/keys", 8) && (t[8] == 0 || t[8] == '/' || t[8] == '?'))
 		return keys(c, c->body.data, c->body.len);
 	if (http_path_decode(t, path, sizeof(path)) < 0)

@@ -355,8 +355,11 @@ int store_error_json(int code, const char *cause, uint64_t index, struct buf *ou
 	int r = buf_printf(out, "{\"errorCode\":%d,\"message\":", code);
 
 	r |= jstr(out, store_error_message(code), strlen(store_error_message(code)));
-	r |= buf_puts(out, ",\"cause\":");
-	r |= jstr(out, cause ? cause : "", cause ? strlen(cause) : 0);
+	/* Go's encoder leaves an empty cause out (omitempty). */
+	if (cause && *cause) {
+		r |= buf_puts(out, ",\"cause\":");
+		r |= jstr(out, cause, strlen(cause));
+	}
 	r |= buf_printf(out, ",\"index\":%" PRIu64 "}\n", index);
 	return r ? -ENOMEM : 0;
 }
@@ -417,7 +420,7 @@ static void history_push(struct store *s, const struct store_event *ev)
 	s->hbytes += event_bytes(c);
 }
 
-bool store_event_matches(const struct store_event *ev, const char *path, bool recursive)
+static bool matches(const struct store_event *ev, const char *path, bool recursive, bool skip_hidden)
 {
 	size_t n = strlen(path);
 	const char *rest;
@@ -433,11 +436,18 @@ bool store_event_matches(const struct store_event *ev, const char *path, bool re
 		return true;
 	if (!recursive || strncmp(ev->key, path, n) || ev->key[n] != '/')
 		return false;
+	if (!skip_hidden)
+		return true;
 	/* Hidden keys below the watched path are not reported. */
 	for (rest = ev->key + n; rest && *rest; rest = strchr(rest + 1, '/'))
 		if (rest[1] == '_')
 			return false;
 	return true;
+}
+
+bool store_event_matches(const struct store_event *ev, const char *path, bool recursive)
+{
+	return matches(ev, path, recursive, true);
 }
 
 const struct store_event *store_watch_find(const struct store *s, const char *path, bool recursive,
@@ -454,7 +464,9 @@ const struct store_event *store_watch_find(const struct store *s, const char *pa
 	for (size_t i = 0; i < s->hcount; i++) {
 		const struct store_event *ev = s->history[(s->hstart + i) % STORE_HISTORY_MAX];
 
-		if (ev->index >= since && store_event_matches(ev, path, recursive))
+		/* etcd's history scan does not hide keys; only events still to
+		 * come skip hidden ones. */
+		if (ev->index >= since && matches(ev, path, recursive, false))
 			return ev;
 	}
 	return NULL;
@@ -536,7 +548,10 @@ static int apply_set(struct store *s, const struct store_cmd *c, struct store_ev
 	size_t at;
 	int64_t now = c->time_ns;
 	int r;
-	bool cas = c->prev_value || c->prev_index;
+	/* As etcd's applier decides: prevExist=false creates whatever else is
+	 * given; prevValue or prevIndex make a compare-and-swap; prevExist=true
+	 * alone an update. */
+	bool cas = c->prev_exist != STORE_EXIST_FALSE && (c->prev_value || c->prev_index);
 	char *dirpath;
 
 	if (is_root(c->path)) {
@@ -550,13 +565,18 @@ static int apply_set(struct store *s, const struct store_cmd *c, struct store_ev
 		return -ENOMEM;
 	/* Conditions first, without creating anything. */
 	r = walk(s, c->path, false, index, &old, cause);
+	if (r == STORE_ENOTFOUND && (cas || c->prev_exist == STORE_EXIST_TRUE)) {
+		/* The cause is the first part of the path that is missing. */
+		free(dirpath);
+		return r;
+	}
 	if (r == STORE_ENOTFOUND)
 		old = NULL, r = 0;
 	if (r) {
 		free(dirpath);
 		return r;
 	}
-	if ((cas || c->prev_exist == STORE_EXIST_TRUE || c->refresh) && !old) {
+	if (c->refresh && !old) {
 		free(dirpath);
 		buf_reset(cause);
 		return buf_puts(cause, c->path) ? -ENOMEM : STORE_ENOTFOUND;
@@ -567,7 +587,8 @@ static int apply_set(struct store *s, const struct store_cmd *c, struct store_ev
 		return buf_puts(cause, c->path) ? -ENOMEM : STORE_ENODEEXIST;
 	}
 	if (old && old->dir && (cas || (!c->dir && c->prev_exist != STORE_EXIST_TRUE) ||
-				(c->dir && c->prev_exist == STORE_EXIST_ANY && !c->refresh))) {
+				(c->dir && c->prev_exist == STORE_EXIST_ANY && !c->refresh) ||
+				(c->prev_exist == STORE_EXIST_TRUE && c->value && c->value_len))) {
 		free(dirpath);
 		buf_reset(cause);
 		return node_key(old, cause) ? -ENOMEM : STORE_ENOTFILE;
@@ -725,9 +746,11 @@ static int apply_delete(struct store *s, const struct store_cmd *c, struct store
 	int r;
 
 	if (is_root(c->path)) {
+		/* etcd's compareAndDelete does not check for the root: it finds
+		 * a directory, and says so without a cause. */
 		buf_reset(cause);
-		buf_puts(cause, "/");
-		return STORE_EROOTRONLY;
+		buf_puts(cause, cad ? "" : "/");
+		return cad ? STORE_ENOTFILE : STORE_EROOTRONLY;
 	}
 	if ((r = walk(s, c->path, false, 0, &n, cause)) != 0)
 		return r;

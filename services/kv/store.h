@@ -126,14 +126,14 @@ int store_error_json(int code, const char *cause, uint64_t index, struct buf *ou
 /*
  * Watchers: the first event in the history at index >= since that concerns
  * path (the key itself, or anything under it when recursive; hidden keys
- * below path are skipped). NULL when there is none yet; *cleared is set
+ * below path too, as etcd's history scan finds them). NULL when there is none yet; *cleared is set
  * (and NULL returned) when since is older than the history holds, and
  * *oldest tells the first index it does hold.
  */
 const struct store_event *store_watch_find(const struct store *s, const char *path, bool recursive,
 					   uint64_t since, bool *cleared, uint64_t *oldest);
 
-/* Does an event concern a watcher of path? */
+/* Does a new event concern a watcher of path? Hidden keys below path do not. */
 bool store_event_matches(const struct store_event *ev, const char *path, bool recursive);
 
 /* The earliest expiration in the tree, or 0 when nothing expires. */

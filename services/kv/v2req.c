@@ -221,6 +221,36 @@ static int get_bool(struct v2_req *q, const char *name, bool *out, const char *c
 	return 0;
 }
 
+int v2_path_check(const char *target, struct buf *location)
+{
+	const char *query = strchr(target, '?');
+	size_t plen = query ? (size_t)(query - target) : strlen(target);
+	struct buf raw = BUF_INIT, cause = BUF_INIT;
+	char *cleaned;
+	int r = unescape(&raw, target, plen, false, &cause);
+
+	buf_free(&cause);
+	if (r < 0 || memchr(raw.data, 0, raw.len - 1)) {
+		buf_free(&raw);
+		return r == -ENOMEM ? V2_NOMEM : V2_BAD_TARGET;
+	}
+	if (!(cleaned = malloc(raw.len + 2))) {
+		buf_free(&raw);
+		return V2_NOMEM;
+	}
+	clean(raw.data, cleaned);
+	if (raw.len > 2 && raw.data[raw.len - 2] == '/' && strcmp(cleaned, "/"))
+		strcat(cleaned, "/");
+	r = V2_OK;
+	if (strcmp(cleaned, raw.data)) {
+		r = path_escape(location, cleaned) || (query && buf_puts(location, query)) ? V2_NOMEM
+											     : V2_REDIRECT;
+	}
+	free(cleaned);
+	buf_free(&raw);
+	return r;
+}
+
 int v2_req_parse(struct v2_req *q, const char *method, const char *target, const char *body,
 		 size_t body_len, const char *content_type)
 {

@@ -31,6 +31,7 @@ enum {
 	V2_REDIRECT = -1,	/* 301 to q->location */
 	V2_NOT_ALLOWED = -2,	/* 405, Allow: HEAD,GET,PUT,POST,DELETE */
 	V2_NOMEM = -3,
+	V2_BAD_TARGET = -4,	/* a bad escape in the path: Go's server answers a plain 400 */
 };
 
 struct v2_req {
@@ -63,6 +64,14 @@ struct v2_req {
 int v2_req_parse(struct v2_req *q, const char *method, const char *target, const char *body,
 		 size_t body_len, const char *content_type);
 void v2_req_free(struct v2_req *q);
+
+/*
+ * Any request's path, as Go's server and ServeMux see it before a handler
+ * runs: V2_BAD_TARGET for an escape that does not decode (or "%00"),
+ * V2_REDIRECT with *location (escaped, the query kept) when the path is
+ * not clean, V2_OK, or V2_NOMEM.
+ */
+int v2_path_check(const char *target, struct buf *location);
 
 /* Go's strconv.ParseBool: 1 t T TRUE true True, 0 f F FALSE false False. */
 int v2_parse_bool(const char *s, bool *out);
