@@ -53,6 +53,7 @@ struct conn {
 	bool in_route;		/* route() is running: the caller goes on parsing */
 	bool no_value;		/* noValueOnSuccess */
 	struct kv_waiter w;
+	uint32_t events;	/* what epoll watches for now */
 	/* A watch. */
 	char *wpath;
 	bool wrecursive, wstream;
@@ -185,8 +186,19 @@ static void respond_keys(struct conn *c, int status, const struct buf *body, uin
 
 static void want_write(struct conn *c)
 {
-	if (c->fd >= 0)
-		loop_io_mod(c->api->kv->loop, &c->io, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
+	uint32_t ev;
+
+	/* Most answers fit the socket's buffer: send at once, and ask epoll
+	 * for EPOLLOUT only for what is left. */
+	if (c->out.len) {
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0)
+			buf_consume(&c->out, (size_t)n);
+	}
+	ev = EPOLLIN | (c->out.len || (c->closing && !c->waiting) ? EPOLLOUT : 0);
+	if (ev != c->events && loop_io_mod(c->api->kv->loop, &c->io, ev) == 0)
+		c->events = ev;
 }
 
 static void request_done(struct conn *c)
@@ -778,16 +790,9 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 			conn_parse(c);
 		}
 	}
-	/* Answer at once where possible: most answers fit the socket buffer. */
-	if (c->out.len) {
-		ssize_t n = send(fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n > 0)
-			buf_consume(&c->out, (size_t)n);
-		if (!c->out.len && c->closing)
-			return conn_close(c);
-	}
 	want_write(c);
+	if (!c->out.len && c->closing && !c->waiting)
+		return conn_close(c);
 }
 
 static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
@@ -814,6 +819,7 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 			free(c);
 			continue;
 		}
+		c->events = EPOLLIN;
 		c->next = a->conns;
 		a->conns = c;
 		a->nconns++;

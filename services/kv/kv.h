@@ -29,6 +29,9 @@
 /* Delay between attempts to reach a peer: doubled from the first up to the last. */
 #define KV_PEER_RETRY_MIN_MS 50
 #define KV_PEER_RETRY_MAX_MS 1000
+/* A snapshot is taken when the log held in memory since the last one
+ * passes this many bytes, whatever --snapshot-count says. */
+#define KV_SNAPSHOT_LOG_BYTES (8u * 1024 * 1024)
 /* Incoming peer connections at once (members dial each other once each,
  * plus strays). */
 #define KV_PEER_CONN_MAX 64
@@ -101,17 +104,22 @@ struct kv {
 	uint64_t applied;	/* the last Raft index applied to the store */
 	struct raft_conf applied_conf;	/* the configuration as of applied */
 	struct wal_meta meta;
+	struct raft_hard_state hs_synced;	/* the term and vote on disk */
 	/* The last snapshot (snap.c): its index and term, and its bytes,
 	 * which Raft sends to members too far behind. */
 	uint64_t snap_index, snap_term;
 	struct buf snap_blob;
+	size_t log_bytes;	/* entries applied since, with their overhead */
 	uint64_t leader;	/* as of the last ready */
 	int64_t start_ns, leader_since_ns;
 
 	uint64_t seq;
 	struct kv_waiter *waiters;
 	struct loop_timer tick, expiry, timeouts;
-	bool expiry_armed, expire_proposed;
+	bool expiry_armed;
+	bool expiry_dirty;	/* what expires next may have changed */
+	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
+	unsigned nunsent;	/* waiters not yet handed to a leader */
 	bool published;		/* this member's ATTR is in the log */
 	struct kv_waiter publish;
 

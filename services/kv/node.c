@@ -44,6 +44,9 @@ static void waiter_unlink(struct kv *kv, struct kv_waiter *w)
 		if (*pp == w) {
 			*pp = w->next;
 			w->next = NULL;
+			if (!w->sent)
+				kv->nunsent--;
+			w->sent = true;
 			return;
 		}
 }
@@ -79,6 +82,7 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 		return;
 	}
 	w->sent = true;
+	kv->nunsent--;
 	buf_free(&w->cmd);
 }
 
@@ -88,6 +92,7 @@ void kv_submit(struct kv *kv, struct kv_waiter *w)
 	w->sent = false;
 	w->next = kv->waiters;
 	kv->waiters = w;
+	kv->nunsent++;
 	waiter_send(kv, w);
 }
 
@@ -218,6 +223,7 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	int r;
 
 	kv->applied = e->index;
+	kv->log_bytes += e->len + sizeof(*e) + 32;
 	if (e->type == RAFT_ENTRY_CONF) {
 		struct raft_conf cf;
 
@@ -270,6 +276,8 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	}
 	if (c.store.op == STORE_EXPIRE)
 		kv->stats.expires++;
+	if (c.store.op == STORE_EXPIRE || c.store.has_ttl || c.store.refresh)
+		kv->expiry_dirty = true;
 	count(kv, &c.store, r == 0 ? ev.action : NULL, r);
 	if (w) {
 		res.code = r;
@@ -294,15 +302,15 @@ static void expiry_fire(struct loop *l, void *arg)
 	int64_t idx;
 
 	kv->expiry_armed = false;
-	if (kv->raft.role != RAFT_LEADER || kv->expire_proposed)
+	if (kv->raft.role != RAFT_LEADER || kv->expire_index)
 		return;
 	c.store.op = STORE_EXPIRE;
 	c.store.path = "/";
 	c.store.time_ns = kv_now_ns();
 	if (kv_cmd_encode(&c, &b) == 0 && (idx = raft_propose(&kv->raft, b.data, (uint32_t)b.len)) > 0)
-		kv->expire_proposed = true;
+		kv->expire_index = (uint64_t)idx;
 	buf_free(&b);
-	if (!kv->expire_proposed)
+	if (!kv->expire_index)
 		loop_timer_set(l, &kv->expiry, 100, expiry_fire, kv), kv->expiry_armed = true;
 }
 
@@ -310,8 +318,8 @@ static void expiry_arm(struct kv *kv)
 {
 	int64_t next = store_next_expiry(&kv->store), now = kv_now_ns();
 
-	if (kv->raft.role != RAFT_LEADER || !next || kv->expire_proposed) {
-		if (kv->expiry_armed && kv->raft.role != RAFT_LEADER)
+	if (kv->raft.role != RAFT_LEADER || !next || kv->expire_index) {
+		if (kv->expiry_armed)
 			loop_timer_cancel(kv->loop, &kv->expiry), kv->expiry_armed = false;
 		return;
 	}
@@ -330,6 +338,15 @@ static void tick_fire(struct loop *l, void *arg)
 	loop_timer_set(l, &kv->tick, kv->cfg.heartbeat_ms, tick_fire, kv);
 }
 
+static void send_all(struct kv *kv, const struct raft_ready *rd)
+{
+	for (size_t i = 0; i < rd->nmsgs; i++) {
+		if (rd->msgs[i].type == RAFT_MSG_APPEND)
+			kv->stats.send_append++;
+		kv_peer_send(kv, &rd->msgs[i]);
+	}
+}
+
 int kv_node_ready(struct kv *kv, struct err *e)
 {
 	uint64_t applied = kv->applied;
@@ -340,6 +357,9 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		bool sync = false;
 
 		raft_ready(&kv->raft, &rd);
+		/* A leader's messages go first: its followers write while it does. */
+		if (rd.role == RAFT_LEADER)
+			send_all(kv, &rd);
 		if (rd.has_snapshot) {
 			/* Written with the hard state into a fresh WAL segment. */
 			if ((r = kv_snapshot_persist(kv, &rd, e)) < 0)
@@ -349,20 +369,24 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		if (rd.hs_changed) {
 			if ((r = wal_hard_state(&kv->wal, &rd.hs)) < 0)
 				goto wal_failed;
-			sync = true;
+			/* A term or a vote must be durable before anything is sent
+			 * (section 3.8); the commit index need not be (it is
+			 * learnt again from the leader), so it alone is written
+			 * with the next sync, as etcd does. */
+			sync = rd.hs.term != kv->hs_synced.term || rd.hs.vote != kv->hs_synced.vote;
 		}
 		if (rd.nentries) {
 			if ((r = wal_entries(&kv->wal, rd.entries, rd.nentries)) < 0)
 				goto wal_failed;
 			sync = true;
 		}
-		if (sync && (r = wal_sync(&kv->wal, e)) < 0)
-			return r;
-		for (size_t i = 0; i < rd.nmsgs; i++) {
-			if (rd.msgs[i].type == RAFT_MSG_APPEND)
-				kv->stats.send_append++;
-			kv_peer_send(kv, &rd.msgs[i]);
+		if (sync) {
+			if ((r = wal_sync(&kv->wal, e)) < 0)
+				return r;
+			kv->hs_synced = rd.hs;
 		}
+		if (rd.role != RAFT_LEADER)
+			send_all(kv, &rd);
 		if (rd.has_snapshot && (r = kv_snapshot_apply(kv, &rd, e)) < 0)
 			return r;
 		for (size_t i = 0; i < rd.ncommitted; i++) {
@@ -372,7 +396,8 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		if (rd.leader != kv->leader) {
 			kv->leader = rd.leader;
 			kv->leader_since_ns = kv_now_ns();
-			kv->expire_proposed = false;
+			kv->expire_index = 0;
+			kv->expiry_dirty = true;
 			if (rd.leader != RAFT_NONE)
 				log_info("leader is %llx, term %llu", (unsigned long long)rd.leader,
 					 (unsigned long long)rd.hs.term);
@@ -384,18 +409,22 @@ int kv_node_ready(struct kv *kv, struct err *e)
 	}
 	if ((r = kv_snapshot_maybe(kv, e)) < 0)
 		return r;
-	if (kv->applied != applied) {
-		/* An expiry proposed by this leader is applied by now, or lost
-		 * with a leader change; either way the next is computed anew. */
-		kv->expire_proposed = false;
-		kv_api_applied(kv->api);
+	if (kv->expire_index && kv->applied >= kv->expire_index) {
+		kv->expire_index = 0;
+		kv->expiry_dirty = true;
 	}
-	if (kv->leader != RAFT_NONE)
+	if (kv->applied != applied)
+		kv_api_applied(kv->api);
+	if (kv->nunsent && kv->leader != RAFT_NONE)
 		for (struct kv_waiter *w = kv->waiters; w; w = w->next)
 			waiter_send(kv, w);
 	publish(kv);
-	if (!kv->expiry_armed || kv->applied != applied)
+	/* Walking the tree for the next expiry costs: only when it may have
+	 * moved (a TTL set or refreshed, an expiry applied, a new leader). */
+	if (kv->expiry_dirty) {
+		kv->expiry_dirty = false;
 		expiry_arm(kv);
+	}
 	return 0;
 wal_failed:
 	err_set(e, 0, "write-ahead log: %s", strerror(-r));
@@ -510,6 +539,7 @@ int kv_node_start(struct kv *kv, struct err *e)
 	rc.check_quorum = true;
 	rc.seed = seed();
 	rc.hs = st.hs;
+	kv->hs_synced = st.hs;
 	rc.snapshot.index = st.snap_index;
 	rc.snapshot.term = st.snap_term;
 	rc.entries = st.entries;

@@ -263,8 +263,9 @@ static void progress_reset(struct raft *r)
 		p->learner = learner;
 		p->next = last + 1;
 		p->state = PR_PROBE;
+		/* The leader's own log counts once it is on disk (raft_advance). */
 		if (p->id == r->id)
-			p->match = last;
+			p->match = r->stable < last ? r->stable : last;
 	}
 }
 
@@ -291,7 +292,7 @@ static void become_leader(struct raft *r)
 		struct raft_progress *self = progress(r, r->id);
 
 		if (self)
-			self->match = raft_last_index(r), self->next = self->match + 1;
+			self->next = raft_last_index(r) + 1;
 	}
 	broadcast_append(r);
 }
@@ -867,7 +868,7 @@ int64_t raft_propose(struct raft *r, const void *data, uint32_t len)
 	if (log_push(r, r->term, RAFT_ENTRY_NORMAL, data, len) < 0)
 		return -ENOMEM;
 	if ((self = progress(r, r->id)))
-		self->match = raft_last_index(r), self->next = self->match + 1;
+		self->next = raft_last_index(r) + 1;
 	if (maybe_commit(r))
 		after_commit(r);
 	broadcast_append(r);
@@ -930,7 +931,7 @@ int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id
 				}
 	}
 	if ((self = progress(r, r->id)))
-		self->match = raft_last_index(r), self->next = self->match + 1;
+		self->next = raft_last_index(r) + 1;
 	if (maybe_commit(r))
 		after_commit(r);
 	if (r->role == RAFT_LEADER)
@@ -1061,6 +1062,18 @@ void raft_advance(struct raft *r, const struct raft_ready *rd)
 		r->applied = r->ready_applied;
 	r->nmsgs = 0;
 	r->nreads = 0;
+	if (r->role == RAFT_LEADER) {
+		/* Section 10.2.1: the leader's own entries count toward a
+		 * majority only once they are durable, so that it may send them
+		 * to followers before writing them itself. */
+		struct raft_progress *self = progress(r, r->id);
+
+		if (self && r->stable > self->match) {
+			self->match = r->stable;
+			if (maybe_commit(r))
+				after_commit(r);
+		}
+	}
 	if (rd->has_snapshot) {
 		r->has_snapshot = false;
 		/* The caller keeps its own copy; this one served the apply. */

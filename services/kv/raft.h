@@ -21,7 +21,11 @@
  *	   an entry at index i replaces the stored entry at i and every one
  *	   after it (a follower's log can be cut back by a new leader);
  *	2. send rd.msgs (only now: a vote or an acknowledgement must never
- *	   leave before what it promises is on disk);
+ *	   leave before what it promises is on disk); but when rd.role is
+ *	   RAFT_LEADER, send them before step 1 instead, so that followers
+ *	   write while the leader does (section 10.2.1): a leader's messages
+ *	   promise nothing about its disk, and it counts its own entries
+ *	   toward a majority only after raft_advance() says they are durable;
  *	3. apply rd.snapshot, then rd.committed, in order, to the state
  *	   machine; answer rd.reads once the state machine has applied up to
  *	   each one's index;

@@ -226,7 +226,15 @@ int kv_snapshot_maybe(struct kv *kv, struct err *e)
 	char dir[4096];
 	int r;
 
-	if (!kv->cfg.snapshot_count || index < kv->snap_index + kv->cfg.snapshot_count)
+	uint64_t t0 = loop_now_ms();
+
+	/* Every --snapshot-count entries, as etcd; and also when the log kept
+	 * in memory since the last snapshot passes KV_SNAPSHOT_LOG_BYTES (and
+	 * twice the last snapshot, so that a large store is not written out
+	 * over and over): memory stays bounded whatever the count. */
+	if (index <= kv->snap_index ||
+	    ((!kv->cfg.snapshot_count || index < kv->snap_index + kv->cfg.snapshot_count) &&
+	     (kv->log_bytes < KV_SNAPSHOT_LOG_BYTES || kv->log_bytes < 2 * kv->snap_blob.len)))
 		return 0;
 	if (!(at = raft_entry_at(&kv->raft, index)))
 		return 0;
@@ -253,8 +261,9 @@ int kv_snapshot_maybe(struct kv *kv, struct err *e)
 	}
 	if (snap_dir(kv, dir, sizeof(dir)) == 0)
 		snap_prune(dir, index);
-	log_info("snapshot at index %llu (%zu bytes); the log starts after it",
-		 (unsigned long long)index, kv->snap_blob.len);
+	kv->log_bytes = 0;
+	log_info("snapshot at index %llu (%zu bytes, %llu ms); the log starts after it",
+		 (unsigned long long)index, kv->snap_blob.len, (unsigned long long)(loop_now_ms() - t0));
 	return 0;
 fail:
 	buf_free(&blob);
@@ -295,6 +304,8 @@ int kv_snapshot_apply(struct kv *kv, const struct raft_ready *rd, struct err *e)
 	}
 	kv->applied = rd->snapshot.index;
 	kv->applied_conf = rd->snapshot.conf;
+	kv->log_bytes = 0;
+	kv->expiry_dirty = true;
 	log_info("restored the leader's snapshot at index %llu", (unsigned long long)rd->snapshot.index);
 	return 0;
 }

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +217,14 @@ static int replay(struct wal_state *st, unsigned type, const unsigned char *p, s
 	}
 }
 
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* Is there a well-formed record anywhere from off on? */
 static bool valid_after(const unsigned char *p, size_t size, size_t off)
 {
@@ -277,6 +287,10 @@ static int segment_read(struct wal *w, const char *name, bool last, struct wal_s
 	}
 	while (off < size) {
 		uint32_t len = size - off >= HEADER ? get32(p + off) : 0;
+
+		/* Nothing but zeros left: the segment's preallocated space. */
+		if (!len && all_zero(p + off, size - off))
+			break;
 		bool ok = size - off >= HEADER && len >= 1 && len <= WAL_RECORD_MAX &&
 			  len <= size - off - 8 && wal_crc32c(0, p + off + 8, len) == get32(p + off + 4);
 
@@ -298,7 +312,8 @@ static int segment_read(struct wal *w, const char *name, bool last, struct wal_s
 		off += 8 + len;
 	}
 	*good = off;
-	st->truncated_bytes += size - off;
+	if (!all_zero(p + off, size - off))
+		st->truncated_bytes += size - off;
 	free(p);
 	return 0;
 }
@@ -315,18 +330,41 @@ static void seg_name(char *out, size_t len, uint64_t seq)
 	snprintf(out, len, "%016llx.wal", (unsigned long long)seq);
 }
 
+/*
+ * Give a segment its whole size up front, as zeros (where the file system
+ * can): appending then changes no metadata, and fdatasync writes the data
+ * alone instead of committing the file system's journal each time. Reading
+ * back stops at the zeros.
+ */
+static int preallocate(const struct wal *w, int fd)
+{
+	/* In memory (tmpfs, ramfs) it would only take memory: there fdatasync
+	 * costs nothing anyway. A disk too full for a whole segment still
+	 * takes records as they come. */
+	if (!w->prealloc)
+		return 0;
+	if (fallocate(fd, 0, 0, WAL_SEGMENT_BYTES) < 0 && errno != EOPNOTSUPP && errno != ENOSYS &&
+	    errno != ENOSPC)
+		return -errno;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
 static int segment_create(struct wal *w, uint64_t seq)
 {
 	char name[32];
-	int fd;
+	int fd, r;
 
 	seg_name(name, sizeof(name), seq);
 	fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	if ((r = preallocate(w, fd)) < 0) {
+		close(fd);
+		unlinkat(w->dirfd, name, 0);
+		return r;
+	}
 	if (fsync(w->dirfd) < 0) {
-		int r = -errno;
-
+		r = -errno;
 		close(fd);
 		return r;
 	}
@@ -354,6 +392,12 @@ int wal_open(struct wal *w, const char *dir, struct wal_state *st, struct err *e
 		r = -errno;
 		err_set(e, 0, "%s: %s", dir, strerror(errno));
 		return r;
+	}
+	{
+		struct statfs sf;
+
+		w->prealloc = statfs(dir, &sf) < 0 ||
+			      (sf.f_type != TMPFS_MAGIC && sf.f_type != RAMFS_MAGIC);
 	}
 	if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    !(d = fdopendir(dup(w->dirfd)))) {
@@ -388,10 +432,11 @@ int wal_open(struct wal *w, const char *dir, struct wal_state *st, struct err *e
 	if (!r && nsegs) {
 		char name[32];
 
-		/* Continue the last segment, without its torn tail. */
+		/* Continue the last segment, without its torn tail: cut it, and
+		 * make the space zeros again. */
 		seg_name(name, sizeof(name), segs[nsegs - 1]);
 		w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
-		if (w->fd < 0 || ftruncate(w->fd, (off_t)good) < 0 || fdatasync(w->fd) < 0) {
+		if (w->fd < 0 || ftruncate(w->fd, (off_t)good) < 0 || (errno = -preallocate(w, w->fd)) > 0) {
 			r = -errno;
 			err_set(e, 0, "%s/%s: %s", dir, name, strerror(errno));
 		}

@@ -67,6 +67,7 @@ struct wal {
 	uint64_t seq;		/* its number */
 	uint64_t size;		/* its length */
 	char dir[4096];
+	bool prealloc;		/* segments get their whole size at once (not in memory file systems) */
 	unsigned char *buf;	/* records appended and not yet written */
 	size_t len, cap;
 };

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,21 +139,60 @@ static void later_entries_replace_and_snapshots_drop(void **state)
 	wal_close(&w);
 }
 
-static void a_torn_tail_is_cut_and_appending_goes_on(void **state)
+/* Where the records end: segments are preallocated, zeros follow. */
+static off_t records_end(void)
+{
+	struct stat sb;
+	off_t end;
+	unsigned char b = 0;
+	int fd = open(seg_path(), O_RDONLY);
+
+	fstat(fd, &sb);
+	for (end = sb.st_size; end > 0; end--) {
+		assert_int_equal(pread(fd, &b, 1, end - 1), 1);
+		if (b)
+			break;
+	}
+	close(fd);
+	return end;
+}
+
+static void segments_are_preallocated_and_read_to_the_zeros(void **state)
 {
 	struct wal w;
 	struct wal_state st;
 	struct err e = { 0 };
 	struct stat sb;
-	struct raft_entry x = ent(3, 5, "after");
-	int fd;
+
+	struct statfs sf;
 
 	write_some(wal_dir(), 5);
 	stat(seg_path(), &sb);
+	/* Not in memory file systems, where the space would be memory. */
+	assert_int_equal(statfs(wal_dir(), &sf), 0);
+	if (sf.f_type != TMPFS_MAGIC && sf.f_type != RAMFS_MAGIC)
+		assert_int_equal(sb.st_size, WAL_SEGMENT_BYTES);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.nentries, 5);
+	assert_int_equal(st.truncated_bytes, 0);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static void a_torn_tail_is_cut_and_appending_goes_on(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct raft_entry x = ent(3, 5, "after");
+	off_t end;
+	int fd;
+
+	write_some(wal_dir(), 5);
+	end = records_end();
 	/* The last write stopped halfway, then garbage. */
-	assert_int_equal(truncate(seg_path(), sb.st_size - 4), 0);
-	fd = open(seg_path(), O_WRONLY | O_APPEND);
-	assert_int_equal(write(fd, "\xde\xad\xbe\xef\x01", 5), 5);
+	fd = open(seg_path(), O_WRONLY);
+	assert_int_equal(pwrite(fd, "\xde\xad\xbe\xef\x01", 5, end - 4), 5);
 	close(fd);
 	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
 	assert_int_equal(st.nentries, 4);
@@ -219,6 +260,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(synced_records_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_entries_replace_and_snapshots_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(segments_are_preallocated_and_read_to_the_zeros, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_torn_tail_is_cut_and_appending_goes_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(corruption_in_the_middle_is_refused_and_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_gap_in_the_log_is_corruption, setup, teardown),
