@@ -12,3 +12,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("figures")
         for line in FIGURES:
             terminalreporter.write_line(line)
+    # What the KV's fault tests measured (tests/cluster/kvcluster.py).
+    kv = sys.modules.get("kvcluster")
+    if kv is not None and getattr(kv, "MEASURED", None):
+        terminalreporter.section("kv: measured")
+        for line in kv.MEASURED:
+            terminalreporter.write_line(line)

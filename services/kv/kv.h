@@ -112,6 +112,7 @@ struct kv {
 	size_t log_bytes;	/* entries applied since, with their overhead */
 	uint64_t leader;	/* as of the last ready */
 	int64_t start_ns, leader_since_ns;
+	unsigned tick_ms;	/* one Raft tick */
 
 	uint64_t seq;
 	struct kv_waiter *waiters;

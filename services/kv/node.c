@@ -335,7 +335,7 @@ static void tick_fire(struct loop *l, void *arg)
 	struct kv *kv = arg;
 
 	raft_tick(&kv->raft);
-	loop_timer_set(l, &kv->tick, kv->cfg.heartbeat_ms, tick_fire, kv);
+	loop_timer_set(l, &kv->tick, kv->tick_ms, tick_fire, kv);
 }
 
 static void send_all(struct kv *kv, const struct raft_ready *rd)
@@ -533,8 +533,13 @@ int kv_node_start(struct kv *kv, struct err *e)
 		log_warn("write-ahead log: cut %llu bytes of an unfinished write",
 			 (unsigned long long)st.truncated_bytes);
 	rc.id = kv->id;
-	rc.heartbeat_tick = 1;
-	rc.election_tick = kv->cfg.election_ms / kv->cfg.heartbeat_ms;
+	/* A tick is a tenth of the heartbeat interval: election timeouts are
+	 * drawn from [election, 2 x election) in steps of a tick, and with
+	 * a hundred steps instead of ten, two members rarely time out
+	 * together and split the vote (section 3.4). */
+	kv->tick_ms = kv->cfg.heartbeat_ms >= 10 ? kv->cfg.heartbeat_ms / 10 : 1;
+	rc.heartbeat_tick = kv->cfg.heartbeat_ms / kv->tick_ms;
+	rc.election_tick = kv->cfg.election_ms / kv->tick_ms;
 	rc.pre_vote = true;
 	rc.check_quorum = true;
 	rc.seed = seed();
@@ -557,7 +562,7 @@ int kv_node_start(struct kv *kv, struct err *e)
 	log_info("member %llx (%s) of cluster %llx: term %llu, %zu entries in the log",
 		 (unsigned long long)kv->id, kv->cfg.name, (unsigned long long)kv->cluster_id,
 		 (unsigned long long)st.hs.term, st.nentries);
-	loop_timer_set(kv->loop, &kv->tick, kv->cfg.heartbeat_ms, tick_fire, kv);
+	loop_timer_set(kv->loop, &kv->tick, kv->tick_ms, tick_fire, kv);
 	loop_timer_set(kv->loop, &kv->timeouts, 100, timeouts_fire, kv);
 	r = 0;
 out:
