@@ -656,6 +656,14 @@ static void handle_vote(struct raft *r, const struct raft_msg *m)
 		if (!pre) {
 			r->vote = m->from;
 			r->election_elapsed = 0;
+		} else if (r->role == RAFT_FOLLOWER) {
+			/* Having granted a pre-vote, give that candidate time to
+			 * win before campaigning too, so that two timeouts close
+			 * together do not split the vote (section 9.6 leaves this
+			 * open; only the timeout moves: election_elapsed still
+			 * measures the leader's silence for section 4.2.3). */
+			r->randomized_timeout = r->election_elapsed + r->election_tick +
+						(unsigned)(rand_next(r) % r->election_tick);
 		}
 		return;
 	}
