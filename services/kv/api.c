@@ -51,6 +51,8 @@ struct conn {
 	bool watching;		/* a watch: linked in api->watchers */
 	bool head;		/* the request is HEAD */
 	bool in_route;		/* route() is running: the caller goes on parsing */
+	bool resume;		/* on api->resume: parse what is left later */
+	struct conn *rnext;
 	bool no_value;		/* noValueOnSuccess */
 	struct kv_waiter w;
 	uint32_t events;	/* what epoll watches for now */
@@ -72,6 +74,12 @@ struct api {
 	struct conn *watchers;
 	unsigned nwatchers;
 	uint64_t notified;	/* the store index watchers have seen */
+	/* Connections whose request was answered from a callback, with
+	 * pipelined requests perhaps waiting: parsed from a timer, never
+	 * inside the callback (which may run while Raft's ready is being
+	 * applied, when nothing may be proposed). */
+	struct conn *resume;
+	struct loop_timer resume_timer;
 };
 
 static void conn_close(struct conn *c);
@@ -201,14 +209,33 @@ static void want_write(struct conn *c)
 		c->events = ev;
 }
 
+static void resume_fire(struct loop *l, void *arg)
+{
+	struct api *a = arg;
+
+	while (a->resume) {
+		struct conn *c = a->resume;
+
+		a->resume = c->rnext;
+		c->resume = false;
+		conn_parse(c);
+	}
+}
+
 static void request_done(struct conn *c)
 {
+	struct api *a = c->api;
+
 	c->waiting = false;
 	c->head = false;
 	http_parser_reset(&c->p);
 	want_write(c);
-	if (!c->in_route)
-		conn_parse(c);
+	if (c->in_route || c->resume)
+		return;
+	c->resume = true;
+	c->rnext = a->resume;
+	a->resume = c;
+	loop_timer_set(a->kv->loop, &a->resume_timer, 0, resume_fire, a);
 }
 
 static void applied(struct kv *kv, struct kv_waiter *w, const struct kv_result *res)
@@ -699,6 +726,13 @@ static void conn_close(struct conn *c)
 {
 	struct api *a = c->api;
 
+	if (c->resume)
+		for (struct conn **pp = &a->resume; *pp; pp = &(*pp)->rnext)
+			if (*pp == c) {
+				*pp = c->rnext;
+				break;
+			}
+
 	if (c->watching)
 		watch_unlink(c);
 	else if (c->waiting)
@@ -873,6 +907,7 @@ void kv_api_stop(struct api *a)
 {
 	if (!a)
 		return;
+	loop_timer_cancel(a->kv->loop, &a->resume_timer);
 	while (a->conns)
 		conn_close(a->conns);
 	for (size_t i = 0; i < a->nfds; i++) {

@@ -35,6 +35,8 @@
 /* Incoming peer connections at once (members dial each other once each,
  * plus strays). */
 #define KV_PEER_CONN_MAX 64
+/* An inbound peer connection must say HELLO within this long. */
+#define KV_PEER_HELLO_MS 5000
 
 struct kv_config {
 	const char *name;
@@ -117,6 +119,7 @@ struct kv {
 	uint64_t seq;
 	struct kv_waiter *waiters;
 	struct loop_timer tick, expiry, timeouts;
+	uint64_t swept_s;
 	bool expiry_armed;
 	bool expiry_dirty;	/* what expires next may have changed */
 	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
@@ -128,6 +131,7 @@ struct kv {
 	struct peer *peers;
 	size_t npeers;
 	struct peer_conn *inbound;
+	struct peer_conn *dead_peers;
 	unsigned ninbound;
 	int peer_fds[KV_URLS_MAX];
 	struct loop_io peer_ios[KV_URLS_MAX];
@@ -177,7 +181,12 @@ void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *cl
 /* peer.c */
 int kv_peers_start(struct kv *kv, struct err *e);
 void kv_peer_send(struct kv *kv, const struct raft_msg *m);
-void kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len);
+/* false when the command could not even be queued (no connection yet). */
+bool kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len);
+/* Free connections closed during the last event batch; close inbound
+ * connections that did not say HELLO in time. */
+void kv_peers_reap(struct kv *kv);
+void kv_peers_sweep(struct kv *kv);
 void kv_peers_stop(struct kv *kv);
 
 /* api.c */

@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 			die(EXIT_TEMP, "unable to wait for events: %s", strerror(-r));
 		if ((r = kv_node_ready(&kv, &e)) < 0)
 			die(EXIT_TEMP, "unable to go on: %s", e.msg[0] ? e.msg : strerror(-r));
+		kv_peers_reap(&kv);
 		if (stopping && kv.raft.role != RAFT_LEADER && stop_timer.armed)
 			break;
 	}

@@ -77,7 +77,8 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 		if (raft_propose(&kv->raft, w->cmd.data, (uint32_t)w->cmd.len) < 0)
 			return;	/* busy (a leadership transfer) or out of memory: later */
 	} else if (kv->raft.leader != RAFT_NONE) {
-		kv_peer_forward(kv, kv->raft.leader, w->cmd.data, w->cmd.len);
+		if (!kv_peer_forward(kv, kv->raft.leader, w->cmd.data, w->cmd.len))
+			return;	/* not even queued: try again with the next ready */
 	} else {
 		return;
 	}
@@ -126,6 +127,10 @@ static void timeouts_fire(struct loop *l, void *arg)
 
 			waiter_done(kv, w, &res);
 		}
+	}
+	if (now / 1000 != kv->swept_s) {
+		kv->swept_s = now / 1000;
+		kv_peers_sweep(kv);
 	}
 	loop_timer_set(l, &kv->timeouts, 100, timeouts_fire, kv);
 }
@@ -366,6 +371,13 @@ int kv_node_ready(struct kv *kv, struct err *e)
 				return r;
 			rd.hs_changed = false;
 		}
+		/* Entries before the hard state: a crash that cuts the batch
+		 * short cuts the commit index with the entries it covers. */
+		if (rd.nentries) {
+			if ((r = wal_entries(&kv->wal, rd.entries, rd.nentries)) < 0)
+				goto wal_failed;
+			sync = true;
+		}
 		if (rd.hs_changed) {
 			if ((r = wal_hard_state(&kv->wal, &rd.hs)) < 0)
 				goto wal_failed;
@@ -373,12 +385,7 @@ int kv_node_ready(struct kv *kv, struct err *e)
 			 * (section 3.8); the commit index need not be (it is
 			 * learnt again from the leader), so it alone is written
 			 * with the next sync, as etcd does. */
-			sync = rd.hs.term != kv->hs_synced.term || rd.hs.vote != kv->hs_synced.vote;
-		}
-		if (rd.nentries) {
-			if ((r = wal_entries(&kv->wal, rd.entries, rd.nentries)) < 0)
-				goto wal_failed;
-			sync = true;
+			sync = sync || rd.hs.term != kv->hs_synced.term || rd.hs.vote != kv->hs_synced.vote;
 		}
 		if (sync) {
 			if ((r = wal_sync(&kv->wal, e)) < 0)

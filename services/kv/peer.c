@@ -29,6 +29,9 @@ struct peer_conn {
 	struct kv *kv;
 	int fd;
 	struct loop_io io;
+	bool in_epoll;
+	bool dead;			/* closed; freed after the event batch */
+	uint64_t opened_ms;
 	struct peer *peer;		/* outbound: whom it reaches; NULL: inbound */
 	bool connecting;
 	bool greeted;			/* inbound: a good HELLO was read */
@@ -51,14 +54,22 @@ struct peer {
 	uint64_t next_try;		/* loop_now_ms() before which not to dial */
 };
 
+/*
+ * Close c now, free it after the event batch: the batch may still hold an
+ * event for it (a connection that fails while another's event is handled).
+ */
 static void conn_free(struct peer_conn *c)
 {
 	struct kv *kv = c->kv;
 
-	if (c->fd >= 0) {
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (c->in_epoll)
 		loop_io_del(kv->loop, &c->io);
+	if (c->fd >= 0)
 		close(c->fd);
-	}
+	c->fd = -1;
 	if (c->peer) {
 		c->peer->conn = NULL;
 	} else {
@@ -71,8 +82,19 @@ static void conn_free(struct peer_conn *c)
 	}
 	buf_free(&c->in);
 	buf_free(&c->out);
-	free(c->peer ? (void *)c->tls.client : (void *)c->tls.server);
-	free(c);
+	c->next = kv->dead_peers;
+	kv->dead_peers = c;
+}
+
+void kv_peers_reap(struct kv *kv)
+{
+	while (kv->dead_peers) {
+		struct peer_conn *c = kv->dead_peers;
+
+		kv->dead_peers = c->next;
+		free(c->peer ? (void *)c->tls.client : (void *)c->tls.server);
+		free(c);
+	}
 }
 
 static void conn_fail(struct peer_conn *c, const char *why)
@@ -127,6 +149,18 @@ static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 				 (unsigned long long)kv->cluster_id);
 			return false;
 		}
+		/* Over TLS the certificate names the member: a node's
+		 * certificate (pith gen node NAME) cannot speak for another. */
+		if (c->eng) {
+			const struct kv_member *m = kv_member_find(kv, h.from);
+			const char *cn = c->tls.server->peer.cn;
+
+			if (m && strcmp(cn, m->name)) {
+				log_warn("peer connection refused: certificate of \"%s\" says it is member "
+					 "%llx (%s)", cn, (unsigned long long)h.from, m->name);
+				return false;
+			}
+		}
 		c->greeted = true;
 		c->from = h.from;
 		return true;
@@ -162,6 +196,14 @@ static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 static bool frames_in(struct peer_conn *c)
 {
 	size_t off = 0;
+
+	/* A peer's certificate is known once the handshake is done, before
+	 * its first byte of data: without a valid one nothing is read. */
+	if (c->eng && !c->peer && c->in.len && !c->tls.server->peer.verified) {
+		log_warn("peer connection: no valid client certificate from the cluster CA, closed");
+		conn_fail(c, "no client certificate");
+		return false;
+	}
 
 	for (;;) {
 		int64_t n = peer_frame_len(c->in.data + off, c->in.len - off);
@@ -291,12 +333,6 @@ static int tls_pump(struct peer_conn *c)
 			}
 		}
 	}
-	/* Inbound with --peer-client-cert-auth: the client's certificate must
-	 * have been validated by the time its first bytes are read. */
-	if (!c->peer && c->in.len && !c->tls.server->peer.verified) {
-		log_warn("peer connection: no valid client certificate from the cluster CA, closed");
-		return -1;
-	}
 	return 0;
 }
 
@@ -317,6 +353,8 @@ static void conn_ready(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct peer_conn *c = arg;
 
+	if (c->dead)
+		return;
 	if (c->connecting) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -399,11 +437,10 @@ static struct peer_conn *dial(struct kv *kv, struct peer *p)
 	}
 	c->connecting = true;
 	if (loop_io_add(kv->loop, &c->io, c->fd, EPOLLIN | EPOLLOUT, conn_ready, c) < 0) {
-		close(c->fd);
-		c->fd = -1;
 		conn_fail(c, "epoll");
 		return NULL;
 	}
+	c->in_epoll = true;
 	return c;
 }
 
@@ -443,12 +480,27 @@ void kv_peer_send(struct kv *kv, const struct raft_msg *m)
 		conn_flush(c);
 }
 
-void kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len)
+bool kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len)
 {
 	struct peer_conn *c = conn_for(kv, to);
 
-	if (c && peer_propose_encode(cmd, len, &c->out) == 0)
-		conn_flush(c);
+	if (!c || peer_propose_encode(cmd, len, &c->out) < 0)
+		return false;
+	conn_flush(c);
+	return true;
+}
+
+void kv_peers_sweep(struct kv *kv)
+{
+	uint64_t now = loop_now_ms();
+
+	/* A connection that has not said who it is within the deadline is
+	 * closed: idle connections must not fill the slots members need. */
+	for (struct peer_conn *c = kv->inbound, *next; c; c = next) {
+		next = c->next;
+		if (!c->greeted && now - c->opened_ms > KV_PEER_HELLO_MS)
+			conn_fail(c, "no HELLO in time");
+	}
 }
 
 /* --- listening ----------------------------------------------------------------------- */
@@ -468,8 +520,10 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 			continue;
 		}
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		c->kv = kv;
 		c->fd = cfd;
+		c->opened_ms = loop_now_ms();
 		c->next = kv->inbound;
 		kv->inbound = c;
 		kv->ninbound++;
@@ -477,19 +531,16 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 			c->tls.server = malloc(sizeof(*c->tls.server));
 			if (!c->tls.server ||
 			    tls_server_init(c->tls.server, &kv->chain, &kv->key, &kv->anchors) < 0) {
-				c->fd = -1;
-				close(cfd);
 				conn_free(c);
 				continue;
 			}
 			c->eng = &c->tls.server->sc.eng;
 		}
 		if (loop_io_add(l, &c->io, cfd, EPOLLIN, conn_ready, c) < 0) {
-			c->fd = -1;
-			close(cfd);
 			conn_free(c);
 			continue;
 		}
+		c->in_epoll = true;
 		conn_events(c);
 	}
 }
@@ -579,6 +630,7 @@ void kv_peers_stop(struct kv *kv)
 	for (size_t i = 0; i < kv->npeers; i++)
 		if (kv->peers[i].conn)
 			conn_free(kv->peers[i].conn);
+	kv_peers_reap(kv);
 	for (size_t i = 0; i < kv->npeer_fds; i++) {
 		loop_io_del(kv->loop, &kv->peer_ios[i]);
 		close(kv->peer_fds[i]);

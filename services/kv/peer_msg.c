@@ -171,7 +171,8 @@ int peer_raft_decode(struct raft_msg *m, const void *frame, size_t len)
 		en->type = dec_u8(&d);
 		en->data = (unsigned char *)dec_str(&d, PEER_FRAME_MAX, &elen);
 		en->len = (uint32_t)elen;
-		if (en->type > RAFT_ENTRY_CONF || (i && en->index != m->entries[i - 1].index + 1))
+		/* Entries follow the one the message names, one after another. */
+		if (en->type > RAFT_ENTRY_CONF || en->index != (i ? m->entries[i - 1].index : m->index) + 1)
 			d.ok = false;
 	}
 	if (d.ok && m->type == RAFT_MSG_SNAPSHOT) {

@@ -350,6 +350,7 @@ static void send_snapshot(struct raft *r, struct raft_progress *p)
 	m->snap_data = r->snap_data;
 	m->snap_len = r->snap_len;
 	p->state = PR_SNAPSHOT;
+	p->snap_elapsed = 0;
 	p->pending_snapshot = r->snapshot.index;
 }
 
@@ -836,6 +837,18 @@ void raft_tick(struct raft *r)
 		return;
 	}
 	r->heartbeat_elapsed++;
+	/* A snapshot that was lost on the way (a dropped connection, a
+	 * member that restarted) is never answered: after two election
+	 * timeouts the follower is probed again, and sent it again. */
+	for (size_t i = 0; i < r->nprs; i++) {
+		struct raft_progress *p = &r->prs[i];
+
+		if (p->state == PR_SNAPSHOT && ++p->snap_elapsed >= 2 * r->election_tick) {
+			p->state = PR_PROBE;
+			p->paused = false;
+			p->pending_snapshot = 0;
+		}
+	}
 	if (++r->election_elapsed >= r->election_tick) {
 		r->election_elapsed = 0;
 		if (r->check_quorum) {

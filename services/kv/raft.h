@@ -16,8 +16,10 @@
  * and then, whenever raft_has_ready(r):
  *
  *	raft_ready(r, &rd);
- *	1. persist rd.hs (if rd.hs_changed), rd.snapshot (if any) and
- *	   rd.entries, in that order, and make them durable (fdatasync);
+ *	1. persist rd.snapshot (if any), rd.entries, then rd.hs (if
+ *	   rd.hs_changed), in that order, and make them durable (fdatasync):
+ *	   the commit index in rd.hs may cover rd.entries, so a write cut
+ *	   short by a crash must lose the hard state with the entries;
  *	   an entry at index i replaces the stored entry at i and every one
  *	   after it (a follower's log can be cut back by a new leader);
  *	2. send rd.msgs (only now: a vote or an acknowledgement must never
@@ -198,6 +200,7 @@ struct raft_progress {
 	unsigned inflight;	/* APPEND messages not yet answered */
 	uint64_t inflight_last[RAFT_INFLIGHT_MAX];	/* last index of each, oldest first */
 	uint64_t pending_snapshot;
+	unsigned snap_elapsed;	/* ticks since the snapshot was sent */
 	bool recent_active;	/* heard from since the last check-quorum round */
 	bool learner;
 };

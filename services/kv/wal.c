@@ -168,7 +168,6 @@ static int replay(struct wal_state *st, unsigned type, const unsigned char *p, s
 		return 0;
 	case WAL_SNAPSHOT: {
 		uint64_t index;
-		size_t keep = 0;
 
 		if (len != 16)
 			return -EBADMSG;
@@ -177,10 +176,10 @@ static int replay(struct wal_state *st, unsigned type, const unsigned char *p, s
 			return 0;
 		st->snap_index = index;
 		st->snap_term = get64(p + 8);
-		while (keep < st->nentries && st->entries[keep].index <= index)
-			free(st->entries[keep++].data);
-		memmove(st->entries, st->entries + keep, (st->nentries - keep) * sizeof(*st->entries));
-		st->nentries -= keep;
+		/* A mark starts the log again (wal_compact writes the entries
+		 * still needed after it): entries before it, including any a
+		 * leader's snapshot made stale, are gone. */
+		entries_drop_from(st, 0);
 		return 0;
 	}
 	case WAL_ENTRY: {
@@ -527,12 +526,23 @@ int wal_compact(struct wal *w, const struct wal_meta *m, const struct raft_hard_
 	/* The new segment holds everything now: the old ones may go. A crash
 	 * before they are all gone replays them first, then this one, which
 	 * comes to the same state. */
-	for (uint64_t seq = old; seq > 0; seq--) {
-		char name[32];
+	{
+		DIR *d = fdopendir(dup(w->dirfd));
+		struct dirent *de;
 
-		seg_name(name, sizeof(name), seq);
-		if (unlinkat(w->dirfd, name, 0) < 0 && errno == ENOENT)
-			break;
+		/* A dup shares the directory's offset: start from the top. */
+		if (d)
+			rewinddir(d);
+		while (d && (de = readdir(d))) {
+			unsigned long long seq;
+			char tail[8];
+
+			if (sscanf(de->d_name, "%16llx%7s", &seq, tail) == 2 && !strcmp(tail, ".wal") &&
+			    strlen(de->d_name) == 20 && seq <= old)
+				unlinkat(w->dirfd, de->d_name, 0);
+		}
+		if (d)
+			closedir(d);
 	}
 	if (fsync(w->dirfd) < 0) {
 		r = -errno;

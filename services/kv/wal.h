@@ -41,7 +41,7 @@ enum wal_record {
 	WAL_META = 1,		/* member id, cluster id, and the first configuration */
 	WAL_HARD_STATE = 2,	/* term, vote, commit */
 	WAL_ENTRY = 3,		/* one Raft entry: it replaces any at its index and after */
-	WAL_SNAPSHOT = 4,	/* a snapshot up to index/term was saved; earlier entries may go */
+	WAL_SNAPSHOT = 4,	/* a snapshot up to index/term was saved: the log starts again after it */
 };
 
 struct wal_meta {

@@ -277,3 +277,42 @@ def test_snapshots_compact_the_log_and_catch_up_a_member(tmp_path):
                 assert ok(m, "get", "--quorum", "/snap/%d" % i) == "v%d\n" % i
     finally:
         kvlib.stop_all(members)
+
+
+def test_pipelined_writes_on_one_connection(cluster):
+    leader = kvlib.leader_of(cluster)
+    n = 60
+    req = b"".join(b"PUT /v2/keys/pipe/%d HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                   b"application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\nvalue=%d"
+                   % (i, len(b"value=%d" % i), i) for i in range(n))
+    s = socket.create_connection(("127.0.0.1", leader.client_port), timeout=20)
+    s.sendall(req)
+    got = b""
+    while got.count(b"HTTP/1.1 201 Created") < n:
+        chunk = s.recv(65536)
+        assert chunk, "closed after %d answers" % got.count(b"HTTP/1.1 ")
+        got += chunk
+    s.close()
+    assert got.count(b"HTTP/1.1 ") == n
+    # In order, each its own key.
+    keys = [int(k) for k in __import__("re").findall(rb'"key":"/pipe/(\d+)"', got)]
+    assert keys == list(range(n))
+    assert leader.process.poll() is None
+    assert ok(cluster[0], "get", "--quorum", "/pipe/%d" % (n - 1)) == "%d\n" % (n - 1)
+
+
+def test_idle_connections_do_not_hold_the_peer_port(cluster):
+    a = cluster[0]
+    socks = [socket.create_connection(("127.0.0.1", a.peer_port), timeout=5) for _ in range(70)]
+    deadline = time.monotonic() + 15
+    for s in socks:
+        # Closed by the member once it has not said HELLO in 5 s, or
+        # refused at once when the slots are full.
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        s.close()
+    ok(a, "set", "/after-idle", "yes")
+    assert ok(cluster[1], "get", "--quorum", "/after-idle") == "yes\n"

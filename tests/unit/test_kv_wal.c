@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -127,7 +128,10 @@ static void later_entries_replace_and_snapshots_drop(void **state)
 	assert_int_equal(st.entries[2].term, 4);
 	assert_memory_equal(st.entries[3].data, "new-4", 5);
 	wal_state_free(&st);
+	/* A snapshot's mark starts the log again: what is still needed
+	 * after it is written after it (wal_compact does so). */
 	assert_int_equal(wal_snapshot_mark(&w, 3, 4), 0);
+	assert_int_equal(wal_entries(&w, &x[1], 1), 0);
 	assert_int_equal(wal_sync(&w, &e), 0);
 	wal_close(&w);
 	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
@@ -135,6 +139,39 @@ static void later_entries_replace_and_snapshots_drop(void **state)
 	assert_int_equal(st.snap_term, 4);
 	assert_int_equal(st.nentries, 1);
 	assert_int_equal(st.entries[0].index, 4);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static void compaction_keeps_what_follows_and_drops_stale_entries(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct wal_meta m = { .member_id = 7, .cluster_id = 9, .conf = { .voters = { 7 }, .nvoters = 1 } };
+	struct raft_hard_state hs = { 5, 7, 4 };
+	struct raft_entry after = ent(5, 5, "kept");
+	DIR *d;
+	struct dirent *de;
+	int segs = 0;
+
+	write_some(wal_dir(), 5);	/* entries 1..5 */
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	wal_state_free(&st);
+	/* A leader's snapshot at 4: the local 5 is stale; 5 from the new log follows. */
+	assert_int_equal(wal_compact(&w, &m, &hs, 4, 5, &after, 1, &e), 0);
+	wal_close(&w);
+	assert_non_null(d = opendir(wal_dir()));
+	while ((de = readdir(d)))
+		segs += strstr(de->d_name, ".wal") != NULL;
+	closedir(d);
+	assert_int_equal(segs, 1);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.snap_index, 4);
+	assert_int_equal(st.meta.member_id, 7);
+	assert_int_equal(st.hs.term, 5);
+	assert_int_equal(st.nentries, 1);
+	assert_memory_equal(st.entries[0].data, "kept", 4);
 	wal_state_free(&st);
 	wal_close(&w);
 }
@@ -260,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(synced_records_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_entries_replace_and_snapshots_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(compaction_keeps_what_follows_and_drops_stale_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(segments_are_preallocated_and_read_to_the_zeros, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_torn_tail_is_cut_and_appending_goes_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(corruption_in_the_middle_is_refused_and_left_alone, setup, teardown),
