@@ -706,8 +706,8 @@ static void route(struct conn *c)
 			return not_found(c);
 		if (!get)
 			return not_allowed(c, "GET", false);
-		return which[1] == 'e' && which[2] == 'l' ? stats_self(c) :
-		       which[0] == 'l' ? stats_leader(c) : stats_store(c);
+		return !strcmp(which, "self") ? stats_self(c) :
+		       !strcmp(which, "leader") ? stats_leader(c) : stats_store(c);
 	}
 	if (!strcmp(path, "/v2/machines")) {
 		if (!get && !head)

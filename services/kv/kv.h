@@ -120,7 +120,6 @@ struct kv {
 	struct kv_waiter *waiters;
 	struct loop_timer tick, expiry, timeouts;
 	uint64_t swept_s;
-	bool expiry_armed;
 	bool expiry_dirty;	/* what expires next may have changed */
 	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
 	unsigned nunsent;	/* waiters not yet handed to a leader */

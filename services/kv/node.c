@@ -166,7 +166,7 @@ static void publish(struct kv *kv)
 
 /* --- applying --------------------------------------------------------------------- */
 
-static void count(struct kv *kv, const struct store_cmd *c, const char *action, int code)
+static void count(struct kv *kv, const struct store_cmd *c, int code)
 {
 	struct kv_stats *s = &kv->stats;
 	bool ok = code == 0;
@@ -187,7 +187,6 @@ static void count(struct kv *kv, const struct store_cmd *c, const char *action, 
 	} else {
 		ok ? s->sets_ok++ : s->sets_fail++;
 	}
-	(void)action;
 }
 
 void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *client_urls)
@@ -213,10 +212,6 @@ void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *cl
 	}
 }
 
-static void apply_attr(struct kv *kv, const struct kv_cmd *c)
-{
-	kv_member_attr(kv, c->member, c->name, c->client_urls);
-}
 
 static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er)
 {
@@ -249,7 +244,7 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	res.raft_term = kv->raft.term;
 	switch (c.kind) {
 	case KV_CMD_ATTR:
-		apply_attr(kv, &c);
+		kv_member_attr(kv, c.member, c.name, c.client_urls);
 		res.store_index = kv->store.index;
 		if (w)
 			waiter_done(kv, w, &res);
@@ -283,7 +278,7 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 		kv->stats.expires++;
 	if (c.store.op == STORE_EXPIRE || c.store.has_ttl || c.store.refresh)
 		kv->expiry_dirty = true;
-	count(kv, &c.store, r == 0 ? ev.action : NULL, r);
+	count(kv, &c.store, r);
 	if (w) {
 		res.code = r;
 		res.ev = r == 0 ? &ev : NULL;
@@ -306,7 +301,6 @@ static void expiry_fire(struct loop *l, void *arg)
 	struct buf b = BUF_INIT;
 	int64_t idx;
 
-	kv->expiry_armed = false;
 	if (kv->raft.role != RAFT_LEADER || kv->expire_index)
 		return;
 	c.store.op = STORE_EXPIRE;
@@ -316,7 +310,7 @@ static void expiry_fire(struct loop *l, void *arg)
 		kv->expire_index = (uint64_t)idx;
 	buf_free(&b);
 	if (!kv->expire_index)
-		loop_timer_set(l, &kv->expiry, 100, expiry_fire, kv), kv->expiry_armed = true;
+		loop_timer_set(l, &kv->expiry, 100, expiry_fire, kv);
 }
 
 static void expiry_arm(struct kv *kv)
@@ -324,13 +318,11 @@ static void expiry_arm(struct kv *kv)
 	int64_t next = store_next_expiry(&kv->store), now = kv_now_ns();
 
 	if (kv->raft.role != RAFT_LEADER || !next || kv->expire_index) {
-		if (kv->expiry_armed)
-			loop_timer_cancel(kv->loop, &kv->expiry), kv->expiry_armed = false;
+		loop_timer_cancel(kv->loop, &kv->expiry);
 		return;
 	}
 	loop_timer_set(kv->loop, &kv->expiry, next > now ? (uint64_t)(next - now) / 1000000 + 1 : 0,
 		       expiry_fire, kv);
-	kv->expiry_armed = true;
 }
 
 /* --- the Raft loop ----------------------------------------------------------------- */
@@ -489,12 +481,7 @@ int kv_node_start(struct kv *kv, struct err *e)
 	kv->id = self->id;
 	kv->cluster_id = kv_cluster_id(kv->members, kv->nmembers);
 	/* This member's own client URLs are known before it publishes them. */
-	{
-		struct kv_cmd c = { .member = kv->id, .name = kv->cfg.name,
-				    .client_urls = kv->cfg.advertise_client };
-
-		apply_attr(kv, &c);
-	}
+	kv_member_attr(kv, kv->id, kv->cfg.name, kv->cfg.advertise_client);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/wal", kv->cfg.data_dir) >= sizeof(dir)) {
 		err_set(e, 0, "--data-dir is too long");
 		return -ENAMETOOLONG;

@@ -113,45 +113,29 @@ static void snap_prune(const char *dir, uint64_t index)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	uint64_t have[64];
+	struct { uint64_t index; char name[40]; } have[64];
 	size_t n = 0;
+	char path[4400];
 
 	if (!d)
 		return;
 	while ((de = readdir(d)) && n < 64) {
 		unsigned long long i, t;
-		char path[4400];
 
 		if (sscanf(de->d_name, "%16llx-%16llx.snap", &i, &t) != 2 || strlen(de->d_name) != 38)
 			continue;
-		if (i > index) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-			continue;
-		}
-		have[n++] = i;
+		have[n].index = i;
+		memcpy(have[n++].name, de->d_name, 39);
 	}
 	closedir(d);
 	for (size_t i = 0; i < n; i++) {
 		size_t newer = 0;
 
 		for (size_t j = 0; j < n; j++)
-			newer += have[j] > have[i];
-		if (newer >= SNAP_KEEP) {
-			/* The term is part of the name: find it again. */
-			DIR *d2 = opendir(dir);
-
-			while (d2 && (de = readdir(d2))) {
-				unsigned long long x, t;
-				char path[4400];
-
-				if (sscanf(de->d_name, "%16llx-%16llx.snap", &x, &t) == 2 && x == have[i]) {
-					snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-					unlink(path);
-				}
-			}
-			if (d2)
-				closedir(d2);
+			newer += have[j].index > have[i].index && have[j].index <= index;
+		if (have[i].index > index || newer >= SNAP_KEEP) {
+			snprintf(path, sizeof(path), "%s/%s", dir, have[i].name);
+			unlink(path);
 		}
 	}
 }
