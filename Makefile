@@ -60,6 +60,7 @@ $(B)/obj/%.o: %.c | $(DEPS)
 
 $(B)/obj/init/%.o: CFLAGS += $(LWIP_CFLAGS) -Iinit
 $(B)/obj/cli/%.o: CFLAGS += $(CJSON_CFLAGS)
+$(B)/obj/services/%.o: CFLAGS += $(CJSON_CFLAGS)
 
 $(B)/lib/libpith.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -81,7 +82,7 @@ $(B)/bin/pith-$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c)) $
 	@mkdir -p $$(@D)
 	@echo "  LD      $$@"
 	@$(CC) $(LDFLAGS) -o $$@ $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c)) \
-		$(B)/lib/libpith.a $(BEARSSL_LIB)
+		$(B)/lib/libpith.a $(CJSON_LIB) $(BEARSSL_LIB)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
@@ -118,10 +119,11 @@ $(B)/test/unit/test_cli_%: UNIT_FLAGS += -Icli $(CJSON_CFLAGS)
 $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_cli_*.c)): \
 	$(filter-out cli/main.c,$(wildcard cli/*.c cli/*.h))
 
-# The KV's tests link its parts (Raft, the WAL) from services/kv, all but main.c.
+# The KV's tests link its parts (Raft, the WAL) from services/kv, all but
+# main.c, and cJSON from its source.
 KV_TEST_SRC := $(filter-out services/kv/main.c,$(wildcard services/kv/*.c))
-$(B)/test/unit/test_kv_%: UNIT_SRC += $(KV_TEST_SRC)
-$(B)/test/unit/test_kv_%: UNIT_FLAGS += -Iservices/kv
+$(B)/test/unit/test_kv_%: UNIT_SRC += $(KV_TEST_SRC) $(B)/deps/src/cjson/tree/cJSON.c
+$(B)/test/unit/test_kv_%: UNIT_FLAGS += -Iservices/kv $(CJSON_CFLAGS)
 $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kv_*.c)): \
 	$(KV_TEST_SRC) $(wildcard services/kv/*.h)
 

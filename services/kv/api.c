@@ -8,6 +8,7 @@
  * server buffers), and the type Go sniffs when the handler set none.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -33,6 +35,9 @@
 /* Go's server sends a body this long or shorter with a Content-Length. */
 #define API_BUFFERED_MAX 2048
 #define API_LISTEN_MAX KV_URLS_MAX
+/* How long a peer must have been connected to count for a membership
+ * change (etcd's HealthInterval). */
+#define API_HEALTH_MS 5000
 
 #define CORS "Access-Control-Allow-Headers: accept, content-type, authorization\r\n" \
 	     "Access-Control-Allow-Methods: POST, GET, OPTIONS, PUT, DELETE\r\n" \
@@ -54,6 +59,8 @@ struct conn {
 	bool resume;		/* on api->resume: parse what is left later */
 	struct conn *rnext;
 	bool no_value;		/* noValueOnSuccess */
+	uint64_t member;	/* a member being added, removed or moved */
+	bool member_added;
 	struct kv_waiter w;
 	uint32_t events;	/* what epoll watches for now */
 	/* A watch. */
@@ -266,8 +273,8 @@ static void applied(struct kv *kv, struct kv_waiter *w, const struct kv_result *
 	request_done(c);
 }
 
-/* Send a command through the log; the answer comes to applied(). */
-static void submit(struct conn *c, struct kv_cmd *cmd)
+/* Send a command through the log; the answer comes to done. */
+static void submit_to(struct conn *c, struct kv_cmd *cmd, kv_done_fn *done)
 {
 	struct kv *kv = c->api->kv;
 
@@ -279,10 +286,15 @@ static void submit(struct conn *c, struct kv_cmd *cmd)
 		respond_error(c, STORE_ERAFTINTERNAL, "out of memory", 0);
 		return;
 	}
-	c->w.done = applied;
+	c->w.done = done;
 	c->w.arg = c;
 	c->waiting = true;
 	kv_submit(kv, &c->w);
+}
+
+static void submit(struct conn *c, struct kv_cmd *cmd)
+{
+	submit_to(c, cmd, applied);
 }
 
 static void watch_unlink(struct conn *c)
@@ -628,6 +640,200 @@ static void members(struct conn *c, bool leader_only)
 	buf_free(&b);
 }
 
+/* --- /v2/members: adding, removing and moving members ------------------------------- */
+
+/* {"message":"..."}, as etcd's members handler writes its errors. */
+static void respond_message(struct conn *c, int status, const char *msg)
+{
+	struct buf f = BUF_INIT, b = BUF_INIT;
+
+	buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\n", c->api->kv->cluster_id);
+	buf_puts(&b, "{\"message\":");
+	json_quote(&b, msg, strlen(msg));
+	buf_puts(&b, "}");
+	respond(c, status, f.data, NULL, b.data, b.len);
+	buf_free(&f);
+	buf_free(&b);
+}
+
+static void member_changed(struct kv *kv, struct kv_waiter *w, const struct kv_result *res)
+{
+	struct conn *c = w->arg;
+	const struct kv_member *m = kv_member_find(kv, c->member);
+
+	if (res->code) {
+		respond_message(c, 500, "Internal Server Error");
+	} else if (c->member_added && m) {
+		struct buf f = BUF_INIT, b = BUF_INIT;
+
+		kv_member_json(m, &b);
+		buf_puts(&b, "\n");
+		buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\n", kv->cluster_id);
+		respond(c, 201, f.data, NULL, b.data, b.len);
+		buf_free(&f);
+		buf_free(&b);
+	} else if (c->member_added) {
+		respond_message(c, 500, "Internal Server Error");
+	} else {
+		/* 204 has no body and, from Go's server, no Content-Length. */
+		buf_printf(&c->out, "HTTP/1.1 204 No Content\r\n" CORS "X-Etcd-Cluster-Id: %" PRIx64 "\r\n",
+			   kv->cluster_id);
+		date_field(&c->out);
+		if (!c->p.keep_alive) {
+			buf_puts(&c->out, "Connection: close\r\n");
+			c->closing = true;
+		}
+		buf_puts(&c->out, "\r\n");
+	}
+	request_done(c);
+}
+
+/* The media type application/json, parameters allowed; else 415 as etcd. */
+static bool json_body(struct conn *c)
+{
+	const char *ct = http_header_get(&c->p, "Content-Type");
+	size_t n = ct ? strcspn(ct, ";") : 0;
+	char msg[600];
+
+	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (ct && n == 16 && !strncasecmp(ct, "application/json", 16))
+		return true;
+	snprintf(msg, sizeof(msg), "Bad Content-Type %.500s, accept application/json", ct ? ct : "");
+	respond_message(c, 415, msg);
+	return false;
+}
+
+/*
+ * etcd's strict reconfiguration checks, which keep a change from costing
+ * the cluster its quorum. A member counts as started once it has
+ * published its name, and as connected once this member's connection to
+ * it has been up for API_HEALTH_MS. Adding needs a quorum of started
+ * members after the change (or a second member for a first) and every
+ * other member connected; removing a member that is down is always
+ * allowed, otherwise the members left must hold a quorum of connected
+ * ones.
+ */
+static bool connected(struct kv *kv, uint64_t id, uint64_t now)
+{
+	uint64_t since = kv_peer_active_since(kv, id);
+
+	return id == kv->id || (since && since + API_HEALTH_MS <= now);
+}
+
+static bool may_add(struct kv *kv)
+{
+	size_t members = 1, started = 0;
+	uint64_t now = loop_now_ms();
+
+	for (size_t i = 0; i < kv->nmembers; i++) {
+		members++;
+		started += kv->members[i].name[0] != 0;
+	}
+	if (started < members / 2 + 1 && !(members == 2 && started == 1))
+		return false;
+	for (size_t i = 0; i < kv->nmembers; i++)
+		if (!connected(kv, kv->members[i].id, now))
+			return false;
+	return true;
+}
+
+static bool may_remove(struct kv *kv, uint64_t id)
+{
+	size_t members = 0, started = 0, active = 0;
+	uint64_t now = loop_now_ms();
+
+	for (size_t i = 0; i < kv->nmembers; i++) {
+		if (kv->members[i].id == id)
+			continue;
+		members++;
+		started += kv->members[i].name[0] != 0;
+	}
+	if (started < members / 2 + 1)
+		return false;
+	if (id != kv->id && !kv_peer_active_since(kv, id))
+		return true;
+	for (size_t i = 0; i < kv->nmembers; i++)
+		active += connected(kv, kv->members[i].id, now);
+	return active - 1 >= 1 + (kv->nmembers - 1) / 2;
+}
+
+/* Is one of these URLs a peer URL of a member other than except? */
+static bool peer_url_taken(const struct kv *kv, const struct kv_url *u, size_t n, uint64_t except)
+{
+	for (size_t i = 0; i < kv->nmembers; i++)
+		for (size_t j = 0; j < kv->members[i].npeer && kv->members[i].id != except; j++)
+			for (size_t k = 0; k < n; k++)
+				if (!strcmp(kv->members[i].peer[j].text, u[k].text))
+					return true;
+	return false;
+}
+
+/* A member ID in a path, as Go's strconv.ParseUint(s, 16, 64) reads it. */
+static bool member_id_parse(const char *s, uint64_t *id)
+{
+	*id = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		int d = isdigit((unsigned char)*s) ? *s - '0' :
+			isxdigit((unsigned char)*s) ? tolower((unsigned char)*s) - 'a' + 10 : -1;
+
+		if (d < 0 || *id >> 60)
+			return false;
+		*id = *id << 4 | (uint64_t)d;
+	}
+	return true;
+}
+
+/* POST /v2/members (any path below it: etcd reads none), DELETE and PUT
+ * /v2/members/<id>. */
+static void member_change(struct conn *c, const char *id_text)
+{
+	struct kv *kv = c->api->kv;
+	struct kv_cmd cmd = { .kind = KV_CMD_MEMBER };
+	struct kv_url u[KV_URLS_MAX];
+	size_t n = 0;
+	char urls[KV_URLS_MAX * KV_URL_MAX] = "", msg[sizeof(((struct err *)0)->msg) + 64];
+	struct err e = { 0 };
+	bool post = !strcmp(c->p.method, "POST"), del = !strcmp(c->p.method, "DELETE");
+	uint64_t id = 0;
+
+	if (!post && !*id_text)
+		return not_allowed(c, NULL, true);
+	if (!del) {
+		if (!json_body(c))
+			return;
+		if (kv_member_req_parse(c->body.data ? c->body.data : "", c->body.len, u, &n, &e) < 0)
+			return respond_message(c, 400, e.msg);
+		for (size_t i = 0, len = 0; i < n; i++)
+			len += (size_t)snprintf(urls + len, sizeof(urls) - len, "%s%s", i ? "," : "", u[i].text);
+	}
+	/* etcd's order: its strict checks, then what the change is checked
+	 * against when it is applied. */
+	if (!post && !member_id_parse(id_text, &id))
+		id = RAFT_NONE;
+	if ((post && (kv->nmembers == RAFT_MEMBERS_MAX || !may_add(kv))) || (del && !may_remove(kv, id)))
+		return respond_message(c, 500, "Internal Server Error");
+	if (!post && !kv_member_find(kv, id)) {
+		snprintf(msg, sizeof(msg), "No such member: %s", id_text);
+		return respond_message(c, 404, msg);
+	}
+	if (!del && peer_url_taken(kv, u, n, id))
+		return respond_message(c, 409, "membership: peerURL exists");
+	if (post) {
+		id = kv_member_id_new(u, n, kv->cfg.token, kv_now_ns());
+		if (kv_member_find(kv, id))
+			return respond_message(c, 409, "membership: ID exists");
+	}
+	cmd.member_op = post ? KV_MEMBER_ADD : del ? KV_MEMBER_REMOVE : KV_MEMBER_UPDATE;
+	cmd.member = id;
+	cmd.peer_urls = urls;
+	c->member = id;
+	c->member_added = post;
+	submit_to(c, &cmd, member_changed);
+}
+
 static void machines(struct conn *c)
 {
 	struct kv *kv = c->api->kv;
@@ -687,17 +893,16 @@ static void route(struct conn *c)
 			return not_allowed(c, "GET", false);
 		return respond(c, ok ? 200 : 503, NULL, TEXT, v, strlen(v));
 	}
-	if (!strcmp(path, "/v2/members") || !strcmp(path, "/v2/members/")) {
-		if (!get && !head)
-			return not_allowed(c, NULL, true);
-		c->head = head;
-		return members(c, false);
-	}
-	if (!strcmp(path, "/v2/members/leader")) {
-		if (!get && !head)
-			return not_allowed(c, "GET", true);
-		c->head = head;
-		return members(c, true);
+	if (!strcmp(path, "/v2/members") || !strncmp(path, "/v2/members/", 12)) {
+		const char *rest = path[11] ? path + 12 : "";
+
+		if (!get && strcmp(m, "POST") && strcmp(m, "DELETE") && strcmp(m, "PUT"))
+			return not_allowed(c, "GET,POST,DELETE,PUT", false);
+		if (!get)
+			return member_change(c, rest);
+		if (!*rest || !strcmp(rest, "leader"))
+			return members(c, *rest != 0);
+		return respond_message(c, 404, "Not found");
 	}
 	if (!strncmp(path, "/v2/stats/", 10)) {
 		const char *which = path + 10;

@@ -562,14 +562,14 @@ static void members_are_added_and_removed_one_at_a_time(void **state)
 
 		member_start(&s, 4, &none);
 	}
-	idx = raft_change_conf(&s.mem[l].r, RAFT_ADD_LEARNER, 4);
+	idx = raft_change_conf(&s.mem[l].r, RAFT_ADD_LEARNER, 4, NULL, 0);
 	assert_true(idx > 0);
-	assert_int_equal(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4), -EBUSY);
+	assert_int_equal(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4, NULL, 0), -EBUSY);
 	process(&s, l);
 	deliver(&s);
 	tick(&s, 5);
 	assert_true(s.mem[4].r.commit >= (uint64_t)idx);
-	assert_true(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4) > 0);
+	assert_true(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4, NULL, 0) > 0);
 	process(&s, l);
 	tick(&s, 5);
 	assert_int_equal(s.mem[l].r.conf.nvoters, 4);
@@ -578,7 +578,7 @@ static void members_are_added_and_removed_one_at_a_time(void **state)
 	tick(&s, 5);
 	assert_string_equal(s.mem[4].applied[s.mem[l].r.commit], "with four");
 	/* Removing the leader: it steps down once that is committed (4.2.2). */
-	assert_true(raft_change_conf(&s.mem[l].r, RAFT_REMOVE, l) > 0);
+	assert_true(raft_change_conf(&s.mem[l].r, RAFT_REMOVE, l, NULL, 0) > 0);
 	process(&s, l);
 	tick(&s, 60);
 	assert_int_not_equal(leader(&s), 0);
