@@ -309,6 +309,8 @@ static void progress_reset(struct raft *r)
 	}
 }
 
+static void send_append(struct raft *r, struct raft_progress *p, bool empty_too);
+
 /* Progress for a new configuration, keeping what is known of those in both. */
 static void progress_keep_reset(struct raft *r)
 {
@@ -325,9 +327,19 @@ static void progress_keep_reset(struct raft *r)
 				r->prs[i] = old[k];
 				r->prs[i].learner = learner;
 			}
-}
+	/* A member just removed gets one last append, whose commit index
+	 * covers its removal: it applies that and can stop, instead of
+	 * waiting for a leader that no longer writes to it. */
+	for (size_t k = 0; k < nold; k++)
+		if (old[k].id != r->id && !progress(r, old[k].id)) {
+			struct raft_progress p = old[k];
 
-static void send_append(struct raft *r, struct raft_progress *p, bool empty_too);
+			p.state = PR_PROBE;
+			p.paused = false;
+			p.next = p.match + 1;
+			send_append(r, &p, true);
+		}
+}
 
 static void broadcast_append(struct raft *r)
 {
