@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,9 +27,14 @@
 #include "kv.h"
 #include "v2req.h"
 
-/* Open client connections; one more is closed at once. Each holds an
- * HTTP parser (about 25 KiB). */
+/* Open client connections; one more is answered 503 and closed at once
+ * (docs/kv.md). Each holds an HTTP parser (about 25 KiB of address space,
+ * 6 KiB resident while idle or watching). */
 #define API_CONN_MAX 4096
+/* Descriptors asked for besides the clients': peers, the WAL, listeners. */
+#define API_FD_SPARE 256
+/* How long accepting pauses when no descriptor is left, in ms. */
+#define API_ACCEPT_PAUSE_MS 100
 /* The largest request body: a value of STORE_VALUE_MAX, form-encoded. */
 #define API_BODY_MAX (3 * STORE_VALUE_MAX + 4096)
 /* Go's ParseForm reads a form body up to this; a longer one is error 210,
@@ -93,6 +99,7 @@ struct api {
 	 * applied, when nothing may be proposed). */
 	struct conn *resume;
 	struct loop_timer resume_timer;
+	struct loop_timer accept_timer;	/* accepting again after EMFILE */
 };
 
 static void conn_close(struct conn *c);
@@ -924,6 +931,34 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 		return conn_close(c);
 }
 
+/* The listeners watched (events EPOLLIN) or not (0). */
+static void accept_watch(struct api *a, uint32_t events)
+{
+	for (size_t i = 0; i < a->nfds; i++)
+		loop_io_mod(a->kv->loop, &a->ios[i], events);
+}
+
+static void accept_resume(struct loop *l, void *arg)
+{
+	accept_watch(arg, EPOLLIN);
+}
+
+/* Past API_CONN_MAX: a clear answer rather than a bare reset. What the
+ * client has sent is read first, so that closing does not reset the
+ * connection before the answer is read. */
+static void refuse(int fd)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+				   "Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
+	char sink[4096];
+
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
 static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct api *a = arg;
@@ -932,9 +967,20 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 		int one = 1, cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			/* Out of descriptors: the listener would stay readable
+			 * and the loop spin; wait for connections to close. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				accept_watch(a, 0);
+				loop_timer_set(l, &a->accept_timer, API_ACCEPT_PAUSE_MS, accept_resume, a);
+			}
 			return;
-		if (a->nconns >= API_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
+		}
+		if (a->nconns >= API_CONN_MAX) {
+			refuse(cfd);
+			continue;
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
 			close(cfd);
 			continue;
 		}
@@ -958,10 +1004,16 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 struct api *kv_api_start(struct kv *kv, struct err *e)
 {
 	struct api *a = calloc(1, sizeof(*a));
+	struct rlimit rl;
 
 	if (!a)
 		return NULL;
 	a->kv = kv;
+	/* Room for API_CONN_MAX clients, as far as the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < API_CONN_MAX + API_FD_SPARE) {
+		rl.rlim_cur = rl.rlim_max < API_CONN_MAX + API_FD_SPARE ? rl.rlim_max : API_CONN_MAX + API_FD_SPARE;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	kv->store.on_event = watch_event;
 	kv->store.on_event_arg = a;
 	for (size_t i = 0; i < kv->cfg.nlisten_client; i++) {
@@ -1005,6 +1057,7 @@ void kv_api_stop(struct api *a)
 	if (!a)
 		return;
 	loop_timer_cancel(a->kv->loop, &a->resume_timer);
+	loop_timer_cancel(a->kv->loop, &a->accept_timer);
 	a->kv->store.on_event = NULL;
 	while (a->conns)
 		conn_close(a->conns);

@@ -467,3 +467,83 @@ def test_a_stream_watch_that_is_not_read_is_ended(single):
     assert kvlib.send(m.url, "GET", "/version").status == 200
     conftest.FIGURES.append("a stream watcher not reading 1,000 events of 64 KiB: ended after %d, RSS +%d KiB"
                     % (len(indexes), grown))
+
+
+def test_4096_watchers_on_one_key_and_a_clear_refusal_past_them(single):
+    """As many long-poll watchers as the member takes (4,096 connections,
+    docs/kv.md) on one key: each holds a few KiB, one write wakes them all
+    within seconds, and the connections past the cap are answered 503 "too
+    many connections" rather than reset."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4400:
+        pytest.skip("needs 4,400 descriptors, the hard limit is %d" % hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4400) if hard == resource.RLIM_INFINITY
+                                                else min(hard, max(soft, 4400)), hard))
+    m = single
+    form = [("Content-Type", "application/x-www-form-urlencoded")]
+    assert kvlib.send(m.url, "PUT", "/v2/keys/w", b"value=0", form).status == 201
+    before = rss_kib(m)
+    socks, extra = [], []
+    try:
+        for _ in range(4096):
+            socks.append(raw_get(m, "/v2/keys/w?wait=true"))
+        for s in socks:
+            head = read_until(s, lambda g: b"\r\n\r\n" in g, time.monotonic() + 20)
+            assert head.startswith(b"HTTP/1.1 200 OK"), head[:200]
+        per = (rss_kib(m) - before) / 4096
+        for _ in range(5):
+            extra.append(raw_get(m, "/v2/keys/w?wait=true"))
+        for s in extra:
+            answer = read_until(s, lambda g: g.endswith(b"too many connections\n"), time.monotonic() + 10)
+            assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer
+        # Room for the write: one watcher leaves (the member notices at
+        # its own pace; until then the write is refused too).
+        socks.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            started = time.monotonic()
+            a = kvlib.send(m.url, "PUT", "/v2/keys/w", b"value=1", form)
+            if a.status == 200 or time.monotonic() > deadline:
+                break
+            assert a.status == 503, a.describe()
+            time.sleep(0.05)
+        assert a.status == 200, a.describe()
+        for s in socks:
+            got = read_until(s, lambda g: g.endswith(b"\r\n0\r\n\r\n"), started + 30)
+            assert b'"value":"1"' in got, got[-300:]
+        woken = time.monotonic() - started
+    finally:
+        for s in socks + extra:
+            s.close()
+    assert per < 16, "%.1f KiB per watcher" % per
+    assert woken < 10, "4,096 watchers woken in %.1f s" % woken
+    deadline = time.monotonic() + 10
+    while kvlib.send(m.url, "GET", "/v2/stats/store").json()["watchers"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert kvlib.send(m.url, "GET", "/v2/keys/w").status == 200
+    conftest.FIGURES.append("4,096 long-poll watchers on one key: %.1f KiB of RSS each, 4,095 woken by one "
+                            "write in %.2f s (the write included)" % (per, woken))
+
+
+def test_out_of_descriptors_the_member_waits_instead_of_spinning(single):
+    """With its descriptors used up, the member stops accepting for a while
+    rather than spinning on a listener it cannot accept from, and serves
+    again once connections close."""
+    m = single
+    subprocess.check_call(["prlimit", "--pid", str(m.process.pid), "--nofile=64:64"])
+    socks = [socket.create_connection(("127.0.0.1", m.client_port), timeout=5) for _ in range(100)]
+
+    def cpu_s():
+        with open("/proc/%d/stat" % m.process.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        before = cpu_s()
+        time.sleep(2)
+        spent = cpu_s() - before
+    finally:
+        for s in socks:
+            s.close()
+    assert spent < 0.5, "%.2f s of CPU in 2 s with no descriptor left" % spent
+    assert kvlib.send(m.url, "GET", "/version", timeout=5).status == 200
