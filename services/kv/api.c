@@ -868,7 +868,8 @@ again:
 			c->in_route = false;
 			if (!c->waiting)
 				http_parser_reset(&c->p);
-			break;
+			/* On to a pipelined request already read, if any. */
+			continue;
 		case HTTP_EV_ERROR:
 			c->p.keep_alive = false;
 			if (c->p.error == 413 && too_large(c))
