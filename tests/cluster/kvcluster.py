@@ -18,6 +18,10 @@ and talks to 127.0.0.1:2379 there, as a client on the member's own machine
 would. An isolated member therefore still has clients, which is how a
 stale read or a lost write on the minority side would show.
 
+Cluster.new_member() adds a namespace and a certificate for one more member
+(index N+1, on the same bridge) that a test adds with POST /v2/members and
+starts with start_member(m, initial_cluster=..., state="existing").
+
 Data directories are on a tmpfs per cluster (kill -9 does not lose the page
 cache, so durability against process death is tested all the same, and two
 cores do not wait on a disk); the full-disk member gets a tmpfs of its own.
@@ -131,6 +135,9 @@ class Member:
         self.stopped = False            # SIGSTOPped
         self.nsfd = None
         self.tmpfs = None               # a mount of its own, for the full disk
+        self.certs = None               # None: the cluster's; else a directory of its own
+        self.initial_cluster = None     # None: every member, "new"; see start_member
+        self.state = "new"
 
     @property
     def running(self):
@@ -202,15 +209,39 @@ class Cluster:
         ip("-n", self.hub, "link", "set", "br0", "up")
         ip("-n", self.hub, "link", "set", "lo", "up")
         for m in self.members:
-            ip("netns", "add", m.ns)
-            self._namespaces.append(m.ns)
-            ip("link", "add", m.veth, "netns", self.hub, "type", "veth", "peer", "name", "eth0",
-               "netns", m.ns)
-            ip("-n", self.hub, "link", "set", m.veth, "master", "br0", "up")
-            ip("-n", m.ns, "addr", "add", m.addr + "/24", "dev", "eth0")
-            ip("-n", m.ns, "link", "set", "eth0", "up")
-            ip("-n", m.ns, "link", "set", "lo", "up")
-            m.nsfd = os.open("/run/netns/" + m.ns, os.O_RDONLY)
+            self._link(m)
+
+    def _link(self, m):
+        """m's namespace and its veth to the hub's bridge."""
+        ip("netns", "add", m.ns)
+        self._namespaces.append(m.ns)
+        ip("link", "add", m.veth, "netns", self.hub, "type", "veth", "peer", "name", "eth0",
+           "netns", m.ns)
+        ip("-n", self.hub, "link", "set", m.veth, "master", "br0", "up")
+        ip("-n", m.ns, "addr", "add", m.addr + "/24", "dev", "eth0")
+        ip("-n", m.ns, "link", "set", "eth0", "up")
+        ip("-n", m.ns, "link", "set", "lo", "up")
+        m.nsfd = os.open("/run/netns/" + m.ns, os.O_RDONLY)
+
+    def new_member(self, foreign_ca=False):
+        """One more member, index len(members) + 1, on the same bridge, with
+        its namespace and a certificate made by `pith gen` (from the
+        cluster CA, or with foreign_ca from a CA of its own that the cluster
+        does not trust; it still trusts the cluster's CA). Not started and
+        not in the Raft configuration: the test adds it (POST /v2/members)
+        and starts it with start_member(m, initial_cluster=..., state="existing")."""
+        m = Member(self, len(self.members) + 1)
+        certs = self.certs
+        if foreign_ca:
+            certs = os.path.join(self.dir, "certs-" + m.name)
+            subprocess.run([PITH, "gen", "ca", "--dir", certs], check=True, capture_output=True)
+            m.certs = certs
+        subprocess.run([PITH, "gen", "node", m.name, "--dir", certs, "--ip", m.addr],
+                       check=True, capture_output=True)
+        self.members.append(m)
+        self._link(m)
+        self.note("new member %s%s" % (m, " (foreign CA)" if foreign_ca else ""))
+        return m
 
     def close(self):
         for m in self.members:
@@ -241,7 +272,8 @@ class Cluster:
     # -- members -------------------------------------------------------------
 
     def command(self, m):
-        cluster = ",".join("%s=%s" % (o.name, o.peer_url()) for o in self.members)
+        cluster = m.initial_cluster or ",".join("%s=%s" % (o.name, o.peer_url()) for o in self.members)
+        certs = m.certs or self.certs
         return [self.binary, "--enable-v2",
                 "--name", m.name, "--data-dir", m.data,
                 "--listen-client-urls", "http://127.0.0.1:%d,http://%s:%d" % (CLIENT_PORT, m.addr, CLIENT_PORT),
@@ -249,19 +281,26 @@ class Cluster:
                 "--listen-peer-urls", m.peer_url(),
                 "--initial-advertise-peer-urls", m.peer_url(),
                 "--initial-cluster", cluster,
-                "--initial-cluster-state", "new",
+                "--initial-cluster-state", m.state,
                 "--heartbeat-interval", str(self.heartbeat),
                 "--election-timeout", str(self.election),
-                "--peer-cert-file", os.path.join(self.certs, "nodes", m.name + ".crt"),
-                "--peer-key-file", os.path.join(self.certs, "nodes", m.name + ".key"),
+                "--peer-cert-file", os.path.join(certs, "nodes", m.name + ".crt"),
+                "--peer-key-file", os.path.join(certs, "nodes", m.name + ".key"),
                 "--peer-trusted-ca-file", os.path.join(self.certs, "ca.crt"),
                 "--peer-client-cert-auth"]
 
-    def start_member(self, m):
+    def start_member(self, m, initial_cluster=None, state=None):
         """Start (or restart, on the same data directory) member m. The
         environment is empty but for PATH: no proxy variables (Go's
-        transport would send peer traffic to a proxy) and no ETCD_*."""
+        transport would send peer traffic to a proxy) and no ETCD_*.
+        initial_cluster and state (kept for restarts) are the
+        --initial-cluster and --initial-cluster-state to give it, for a
+        member joining with "existing"; by default every member and "new"."""
         assert not m.running, "%s is already running" % m
+        if initial_cluster is not None:
+            m.initial_cluster = initial_cluster
+        if state is not None:
+            m.state = state
         log = open(m.log, "a")
         self._logs.append(log)
         log.write("\n==== start %s\n" % time.strftime("%H:%M:%S"))
@@ -322,13 +361,17 @@ class Cluster:
 
     # -- HTTP ----------------------------------------------------------------
 
-    def http(self, m, method, path, form=None, timeout=4.0):
+    def http(self, m, method, path, form=None, timeout=4.0, json_body=None):
         """One request to member m, on a new connection from inside its
         namespace. Never raises for network trouble: returns a Reply with
-        .error set."""
+        .error set. json_body (instead of form) is sent as
+        application/json, as /v2/members wants."""
         conn = _NsConnection(m.nsfd, "127.0.0.1", CLIENT_PORT, timeout)
         body = urllib.parse.urlencode(form) if form is not None else None
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers = {"Content-Type": "application/json"}
         try:
             conn.request(method, path, body=body, headers=headers)
             r = conn.getresponse()
@@ -342,6 +385,14 @@ class Cluster:
             return Reply(error="%s: %s" % (type(e).__name__, e))
         finally:
             conn.close()
+
+    def member_table(self, m, timeout=4.0):
+        """GET /v2/members on m: [{id, name, peerURLs, clientURLs}], or
+        None if it does not answer 200."""
+        r = self.http(m, "GET", "/v2/members", timeout=timeout)
+        if r.status == 200 and isinstance(r.body, dict):
+            return r.body.get("members")
+        return None
 
     def stats(self, m, timeout=0.5):
         r = self.http(m, "GET", "/v2/stats/self", timeout=timeout)
