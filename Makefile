@@ -60,6 +60,9 @@ $(B)/obj/%.o: %.c | $(DEPS)
 
 $(B)/obj/init/%.o: CFLAGS += $(LWIP_CFLAGS) -Iinit
 $(B)/obj/cli/%.o: CFLAGS += $(CJSON_CFLAGS)
+# The KV client (lib/kvc*.c) reads JSON with cJSON: a program that calls it
+# links CJSON_LIB; the others never pull those objects out of libpith.a.
+$(B)/obj/lib/kvc%.o: CFLAGS += $(CJSON_CFLAGS)
 
 $(B)/lib/libpith.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -81,7 +84,7 @@ $(B)/bin/pith-$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c)) $
 	@mkdir -p $$(@D)
 	@echo "  LD      $$@"
 	@$(CC) $(LDFLAGS) -o $$@ $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c)) \
-		$(B)/lib/libpith.a $(BEARSSL_LIB)
+		$(B)/lib/libpith.a $(CJSON_LIB) $(BEARSSL_LIB)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
@@ -101,7 +104,9 @@ run: image
 # --- tests --------------------------------------------------------------------
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRC   := $(wildcard lib/*.c) init/config.c $(wildcard init/journal*.c init/cgroup.c)
+KVC_SRC    := $(wildcard lib/kvc*.c)
+UNIT_SRC   := $(filter-out $(KVC_SRC),$(wildcard lib/*.c)) init/config.c \
+              $(wildcard init/journal*.c init/cgroup.c)
 UNIT_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
               -fsanitize=address,undefined -fno-omit-frame-pointer -Ilib -Iinit \
               -I$(B)/deps/bearssl/include
@@ -124,6 +129,18 @@ $(B)/test/unit/test_kv_%: UNIT_SRC += $(KV_TEST_SRC)
 $(B)/test/unit/test_kv_%: UNIT_FLAGS += -Iservices/kv
 $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kv_*.c)): \
 	$(KV_TEST_SRC) $(wildcard services/kv/*.h)
+
+# The KV client's tests (and its scenario driver, which tests/api/test_kvc.py
+# runs against pith-kv and etcd) link it with cJSON from source.
+$(B)/test/unit/test_kvc_%: UNIT_SRC += $(KVC_SRC) $(B)/deps/src/cjson/tree/cJSON.c
+$(B)/test/unit/test_kvc_%: UNIT_FLAGS += $(CJSON_CFLAGS)
+$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kvc_*.c)): $(KVC_SRC)
+
+KVC_DRIVER := $(B)/test/kvc/kvc-driver
+$(KVC_DRIVER): tests/api/kvc_driver.c $(UNIT_SRC) $(KVC_SRC) $(wildcard lib/*.h) | $(DEPS)
+	@mkdir -p $(@D)
+	@$(HOSTCC) $(UNIT_FLAGS) $(CJSON_CFLAGS) -o $@ $< $(UNIT_SRC) $(KVC_SRC) \
+		$(B)/deps/src/cjson/tree/cJSON.c $(BEARSSL_HOST_LIB)
 
 check: $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
@@ -159,7 +176,7 @@ $(PROBE_INITRD): $(B)/test/boot/pith-probe $(B)/image/initramfs.cpio tests/boot/
 $(B)/image/initramfs.cpio: image
 
 test: check fuzz image
-	@$(MAKE) --no-print-directory $(PROBE_INITRD)
+	@$(MAKE) --no-print-directory $(PROBE_INITRD) $(KVC_DRIVER)
 	@tests/run-pytest
 
 bench: image
