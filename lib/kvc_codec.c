@@ -166,7 +166,7 @@ int kvc_b64_encode(struct buf *out, const void *data, size_t len)
 		q[3] = i + 2 < len ? b64[v & 63] : '=';
 		buf_append(out, q, 4);
 	}
-	return 0;
+	return buf_append(out, "", 0);	/* terminated even when empty */
 }
 
 static int b64_value(char ch)
@@ -205,7 +205,7 @@ int kvc_b64_decode(struct buf *out, const char *s, size_t len)
 			buf_append(out, &ch, 1);
 		}
 	}
-	return 0;
+	return buf_append(out, "", 0);
 }
 
 /* --- percent-encoding ------------------------------------------------------------ */
