@@ -5,11 +5,14 @@
  *
  *   kvc-driver --backend v2|v3 --endpoints URL[,URL...] --prefix /KEY
  *              [--ca FILE [--cert FILE --key FILE]] [--compact-url http://...]
- *              [--skip-history]
+ *              [--skip-history] [--dead URL] [--scenario reconnect]
  *
  * Every step prints "ok: <what>"; the first failure prints "FAIL: line N:
  * ..." and exits 1. The scenario waits on the loop for each result, so it
  * reads as a sequence although every call is asynchronous.
+ *
+ * --dead: an endpoint where nothing listens. --scenario reconnect: only a
+ * watch whose connection the harness breaks (see scenario_reconnect).
  *
  * --compact-url (v3): where to POST /v3/kv/compaction, with a plain
  * blocking request (the library has no compaction: services never need it).
@@ -539,17 +542,51 @@ static void scenario_errors(const char *dead)
 	ok("bad arguments");
 }
 
+/* The harness breaks the watch's connection (stops the server it is
+ * connected to) between "restart" on stdout and a line on stdin. */
+static void scenario_reconnect(void)
+{
+	static struct watch w;
+	struct call *c;
+	uint64_t i2, i3;
+	char line[16];
+
+	watch_start(&w, k("r/"), 0);
+	pause_ms(300);
+	EXPECT(set(k("r/1"), "1", 0, false, 0), KVC_OK);
+	wait_events(&w, 1, 10000, __LINE__);
+	printf("restart\n");
+	fflush(stdout);
+	CHECK(fgets(line, sizeof(line), stdin), "no go-ahead from the harness");
+	c = set(k("r/2"), "2", 0, false, 0);
+	EXPECT(c, KVC_OK);
+	i2 = c->kvs[0].index;
+	c = set(k("r/3"), "3", 0, false, 0);
+	EXPECT(c, KVC_OK);
+	i3 = c->kvs[0].index;
+	wait_events(&w, 3, 30000, __LINE__);
+	CHECK(!strcmp(w.ev[1].kv.key, k("r/2")) && w.ev[1].kv.index == i2 &&
+	      !strcmp(w.ev[2].kv.key, k("r/3")) && w.ev[2].kv.index == i3,
+	      "after the break: %s at %" PRIu64 ", %s at %" PRIu64, w.ev[1].kv.key, w.ev[1].kv.index,
+	      w.ev[2].kv.key, w.ev[2].kv.index);
+	pause_ms(300);
+	CHECK(w.n == 3 && !w.ended, "%u events", w.n);
+	kvc_cancel(w.req);
+	ok("a watch resumes from its last index after its connection broke");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "backend", 1, 0, 'b' }, { "endpoints", 1, 0, 'e' }, { "prefix", 1, 0, 'p' },
 		{ "ca", 1, 0, 'a' }, { "cert", 1, 0, 'c' }, { "key", 1, 0, 'k' },
 		{ "compact-url", 1, 0, 'u' }, { "skip-history", 0, 0, 's' }, { "dead", 1, 0, 'd' },
+		{ "scenario", 1, 0, 'S' },
 		{ 0, 0, 0, 0 },
 	};
 	struct kvc_config cfg = { 0 };
 	const char *compact_url = NULL, *dead = "http://127.0.0.1:1";
-	bool skip_history = false;
+	bool skip_history = false, reconnect = false;
 	struct err e = { 0 };
 	int o;
 
@@ -564,25 +601,31 @@ int main(int argc, char **argv)
 		case 'u': compact_url = optarg; break;
 		case 's': skip_history = true; break;
 		case 'd': dead = optarg; break;
+		case 'S': reconnect = !strcmp(optarg, "reconnect"); break;
 		default: return 100;
 		}
 	}
 	cfg.backend = backend;
-	if (!cfg.endpoints || !P[0] || (backend == KVC_V3 && !skip_history && !compact_url)) {
+	if (!cfg.endpoints || !P[0] || (backend == KVC_V3 && !skip_history && !compact_url && !reconnect)) {
 		fprintf(stderr, "usage: kvc-driver --backend v2|v3 --endpoints URLS --prefix /KEY "
-			"[--ca F [--cert F --key F]] [--compact-url URL | --skip-history] [--dead URL]\n");
+			"[--ca F [--cert F --key F]] [--compact-url URL | --skip-history] [--dead URL] "
+			"[--scenario reconnect]\n");
 		return 100;
 	}
 	if (loop_init(&L) < 0 || kvc_open(&C, &L, &cfg, &e) < 0) {
 		printf("FAIL: kvc_open: %s\n", e.msg);
 		return 1;
 	}
-	scenario_basic();
-	scenario_watch();
-	scenario_ttl();
-	if (!skip_history)
-		scenario_history(compact_url);
-	scenario_errors(dead);
+	if (reconnect) {
+		scenario_reconnect();
+	} else {
+		scenario_basic();
+		scenario_watch();
+		scenario_ttl();
+		if (!skip_history)
+			scenario_history(compact_url);
+		scenario_errors(dead);
+	}
 	kvc_close(C);
 	loop_close(&L);
 	printf("all ok\n");

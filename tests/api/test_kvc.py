@@ -81,6 +81,73 @@ def test_v3_gateway(driver, member):
     assert "ok: v3: refresh of a key without a TTL" in out
 
 
+# --- a watch across a broken connection ---------------------------------------------
+
+def run_reconnect(driver, backend, endpoints, break_it):
+    """The driver's reconnect scenario: break_it() runs while the driver
+    waits, after its watch has seen one event."""
+    argv = [driver, "--backend", backend, "--prefix", "/kvcr%d" % random.randrange(1 << 30),
+            "--scenario", "reconnect", "--endpoints", ",".join(endpoints)]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, env=kvlib.child_env())
+    try:
+        seen = []
+        for line in p.stdout:
+            seen.append(line)
+            if line.strip() == "restart":
+                break
+        assert seen and seen[-1].strip() == "restart", "".join(seen)
+        break_it()
+        out, _ = p.communicate("go\n", timeout=DRIVER_WAIT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out = "".join(seen) + out
+    assert p.returncode == 0 and "all ok" in out, " ".join(argv) + "\n" + out
+
+
+def test_v2_watch_fails_over(driver, tmp_path):
+    """Three pith-kv members; the member the watch is connected to stops.
+    The watch goes on from another member from the index after its last
+    event, and sees the writes made meanwhile."""
+    ports = random_ports(7)
+    dead = ports.pop()
+    names = ["n1", "n2", "n3"]
+    initial = ",".join("%s=http://127.0.0.1:%d" % (n, ports[2 * i + 1]) for i, n in enumerate(names))
+    members = []
+    try:
+        for i, n in enumerate(names):
+            members.append(kvlib.spawn_member("pith", str(tmp_path), n, ports[2 * i], ports[2 * i + 1],
+                                              initial))
+        kvlib.wait_cluster(members)
+
+        def stop_first():
+            members[0].stop()
+            kvlib.wait_leader(members[1:], time.monotonic() + kvlib.START_WAIT)
+
+        run_reconnect(driver, "v2", ["http://127.0.0.1:%d" % dead] + [m.url for m in members], stop_first)
+    finally:
+        kvlib.stop_all(members)
+
+
+def test_v3_watch_resumes_after_restart(driver, tmp_path):
+    """etcd restarts under a v3 watch; the watch connects again and goes
+    on from the revision after its last event."""
+    client, peer = random_ports(2)
+    m = kvlib.start_member("etcd", str(tmp_path), client_port=client, peer_port=peer)
+    state = {"m": m}
+
+    def restart():
+        m.stop()
+        state["m"] = kvlib.start_member("etcd", str(tmp_path), client_port=client, peer_port=peer)
+
+    try:
+        run_reconnect(driver, "v3", [m.url], restart)
+    finally:
+        state["m"].stop()
+
+
 # --- TLS ----------------------------------------------------------------------------
 
 def openssl(*args, cwd):
