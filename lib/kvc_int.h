@@ -8,8 +8,12 @@
 #ifndef PITH_KVC_INT_H
 #define PITH_KVC_INT_H
 
+#include <sys/socket.h>
+
 #include "buf.h"
+#include "http.h"
 #include "kvc.h"
+#include "tls.h"
 
 enum kvc_op {
 	KVC_OP_GET,
@@ -125,5 +129,65 @@ int kvc_b64_decode(struct buf *out, const char *s, size_t len);
 
 /* Append s percent-encoded, '/' kept when keep_slash (a v2 key in a path). */
 int kvc_url_escape(struct buf *out, const char *s, size_t len, bool keep_slash);
+
+/* --- the client and its connections (kvc.c, kvc_conn.c) ------------------------- */
+
+struct kvc_endpoint {
+	bool tls;
+	char host[64];			/* for TLS: the address the certificate must name */
+	char authority[80];		/* the Host field */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+};
+
+struct kvc {
+	struct loop *loop;
+	const struct kvc_backend_ops *ops;
+	struct kvc_endpoint ep[KVC_ENDPOINTS_MAX];
+	unsigned nep;
+	unsigned current;		/* the endpoint that answered last */
+	unsigned timeout_ms;
+	struct tls_anchors anchors;
+	struct tls_chain chain;
+	struct tls_key key;
+	bool have_anchors, have_cert;
+	struct kvc_req *reqs;		/* live */
+	struct kvc_req *dead_reqs;
+	struct kvc_conn *dead_conns;
+	struct loop_timer reap;
+	unsigned depth;			/* inside our own callbacks */
+	bool closing;
+};
+
+struct kvc_conn {
+	struct kvc_req *r;
+	struct kvc_conn *next_dead;
+	int fd;
+	struct loop_io io;
+	uint32_t events;
+	bool connecting;
+	bool stream;			/* the answer is read as a stream of objects */
+	struct tls_client *tls;
+	struct buf out;
+	size_t off;
+	struct buf body;
+	struct http_parser p;
+};
+
+/* kvc.c: lifetimes. A killed request (and a closed connection) leaves
+ * epoll and the timers at once and is freed from a timer after the
+ * current event batch, which may still hold an event for it. */
+void kvc_reap_later(struct kvc *c);
+void kvc_req_kill(struct kvc_req *r);
+/* Hand r's result to its callback (unless cancelled), then kill r. */
+void kvc_req_finish(struct kvc_req *r);
+/* The end of one of our loop callbacks (which begin with c->depth++). */
+void kvc_leave(struct kvc *c);
+
+/* kvc_conn.c: one exchange. */
+void kvc_conn_close(struct kvc_conn *k);
+/* A timer callback (arg: the request): a new connection for r's current
+ * step, to r->endpoint. */
+void kvc_attempt(struct loop *l, void *arg);
 
 #endif

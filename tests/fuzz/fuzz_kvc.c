@@ -1,6 +1,7 @@
 /* libFuzzer: the KV client's decoding of what a store answers. The first
- * byte chooses the operation, its step and the HTTP status; the rest is
- * the body. It is decoded as a v2 answer and as a v3 answer, and fed to
+ * byte chooses the operation (bits 0-2), its step (bit 3), the HTTP status
+ * (bits 4-6) and whether X-Etcd-Index came (bit 7); the second says where
+ * to cut the stream; the rest is the body. It is decoded as a v2 answer and as a v3 answer, and fed to
  * the v3 watch stream's splitter in two pieces (split where the second
  * byte says). Nothing crashes, leaks or reads outside the input; a result
  * that is not KVC_OK has a message, and the keys of a result are within
