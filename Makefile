@@ -112,7 +112,7 @@ UNIT_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-
               -I$(B)/deps/bearssl/include
 BEARSSL_HOST_LIB := $(B)/deps/bearssl/host/libbearssl.a
 
-$(B)/test/unit/%: tests/unit/%.c $(UNIT_SRC) $(wildcard lib/*.h init/*.h) | $(DEPS)
+$(B)/test/unit/%: tests/unit/%.c $(UNIT_SRC) $(filter-out lib/kvc%.h,$(wildcard lib/*.h init/*.h)) | $(DEPS)
 	@mkdir -p $(@D)
 	@$(HOSTCC) $(UNIT_FLAGS) -o $@ $< $(UNIT_SRC) $(BEARSSL_HOST_LIB) -lcmocka
 
@@ -134,7 +134,8 @@ $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kv_*.c)): 
 # runs against pith-kv and etcd) link it with cJSON from source.
 $(B)/test/unit/test_kvc_%: UNIT_SRC += $(KVC_SRC) $(B)/deps/src/cjson/tree/cJSON.c
 $(B)/test/unit/test_kvc_%: UNIT_FLAGS += $(CJSON_CFLAGS)
-$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kvc_*.c)): $(KVC_SRC)
+$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kvc_*.c)): $(KVC_SRC) \
+	$(wildcard lib/kvc*.h)
 
 KVC_DRIVER := $(B)/test/kvc/kvc-driver
 $(KVC_DRIVER): tests/api/kvc_driver.c $(UNIT_SRC) $(KVC_SRC) $(wildcard lib/*.h) | $(DEPS)

@@ -310,6 +310,27 @@ static void deadline_passed(struct loop *l, void *arg)
 
 /* --- starting requests -------------------------------------------------------------- */
 
+/* A v2 key is a path the store's router takes as it is: no empty, "." or
+ * ".." segment (it would redirect to the cleaned path). A trailing '/' is
+ * allowed (a directory). */
+static bool v2_key_is_valid(const char *key)
+{
+	const char *s = key;
+
+	if (*s != '/')
+		return false;
+	while (*s) {
+		size_t n;
+
+		s++;
+		n = strcspn(s, "/");
+		if ((n == 0 && s[0] == '/') || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		s += n;
+	}
+	return true;
+}
+
 static int start(struct kvc *c, enum kvc_op op, const char *key, kvc_done_fn *fn, void *arg,
 		 struct kvc_req **out, struct kvc_req **made)
 {
@@ -318,8 +339,10 @@ static int start(struct kvc *c, enum kvc_op op, const char *key, kvc_done_fn *fn
 
 	if (out)
 		*out = NULL;
-	if (c->closing || klen > KVC_KEY_MAX || (c->ops == &kvc_v2_ops && key && key[0] != '/' &&
-						     (op != KVC_OP_LIST && op != KVC_OP_WATCH)))
+	if (c->closing || klen > KVC_KEY_MAX)
+		return -EINVAL;
+	/* A v2 prefix may be "" (everything). */
+	if (c->ops == &kvc_v2_ops && klen && !v2_key_is_valid(key))
 		return -EINVAL;
 	if (op != KVC_OP_LIST && op != KVC_OP_WATCH && !klen)
 		return -EINVAL;
@@ -410,7 +433,7 @@ int kvc_set(struct kvc *c, const char *key, const void *value, size_t len,
 	struct kvc_req *r;
 	int e;
 
-	if (len > KVC_VALUE_MAX || (opts && opts->if_absent && opts->if_index))
+	if (len > KVC_VALUE_MAX || (!value && len) || (opts && opts->if_absent && opts->if_index))
 		return -EINVAL;
 	if (c->ops == &kvc_v2_ops && !text_is_valid(value, len))
 		return -EINVAL;

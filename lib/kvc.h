@@ -7,7 +7,7 @@
  *           clusters that outgrow the built-in store
  *
  * The model: a key is a string ("/coreos.com/network/config"; v2 keys
- * start with '/'), a value is bytes, an index orders every change (v2
+ * start with '/' and have no empty, "." or ".." segment), a value is bytes, an index orders every change (v2
  * modifiedIndex, v3 mod_revision), and a key may carry a TTL in seconds.
  * docs/kvc.md lists where the two backends still differ.
  *
@@ -136,8 +136,10 @@ typedef void kvc_watch_fn(void *arg, const struct kvc_event *ev, const struct kv
 /* Read the configuration (and the TLS files it names); 0 or -errno with a
  * message in e. */
 int kvc_open(struct kvc **out, struct loop *l, const struct kvc_config *cfg, struct err *e);
-/* Cancel everything still running (no callbacks) and free c. May be called
- * from a callback. */
+/* Cancel everything still running (no callbacks) and free c. Call it from
+ * a callback of the library, from a timer, or outside the loop; not from
+ * another io callback of the same loop pass (that pass may still hold an
+ * event for one of c's connections). */
 void kvc_close(struct kvc *c);
 
 /*

@@ -123,10 +123,14 @@ static void answer(struct kvc_req *r)
 {
 	struct kvc_conn *k = r->conn;
 	const char *idx = http_header_get(&k->p, "X-Etcd-Index");
+	enum kvc_step s;
 
 	r->c->current = r->endpoint;
-	r->retry_ms = 0;
-	on_step(r, r->c->ops->answer(r, k->p.status, idx, k->body.data ? k->body.data : "", k->body.len));
+	s = r->c->ops->answer(r, k->p.status, idx, k->body.data ? k->body.data : "", k->body.len);
+	/* A watch's pause grows while the answers are errors. */
+	if (s != KVC_STEP_RETRY)
+		r->retry_ms = 0;
+	on_step(r, s);
 }
 
 /* Bytes of the answer. false when the exchange is over (k is closed). */

@@ -539,6 +539,12 @@ static void scenario_errors(const char *dead)
 	ok("no endpoint answers");
 
 	CHECK(kvc_set(C, "", "x", 1, NULL, on_done, &c, NULL) == -EINVAL, "an empty key");
+	if (backend == KVC_V2) {
+		CHECK(kvc_get(C, "no-slash", on_done, &c, NULL) == -EINVAL, "a v2 key without '/'");
+		CHECK(kvc_get(C, "/a//b", on_done, &c, NULL) == -EINVAL, "a v2 key with '//'");
+		CHECK(kvc_get(C, "/a/../b", on_done, &c, NULL) == -EINVAL, "a v2 key with '..'");
+		CHECK(kvc_list(C, "/a/./", on_done, &c, NULL) == -EINVAL, "a v2 prefix with '.'");
+	}
 	ok("bad arguments");
 }
 
