@@ -332,9 +332,49 @@ static void closing_from_a_callback(void **state)
 	loop_close(&l);
 }
 
+static void endpoints_are_checked_when_opening(void **state)
+{
+	static const struct {
+		const char *endpoints;
+		int want;
+	} cases[] = {
+		{ "http://127.0.0.1:2379", 0 },
+		{ "http://127.0.0.1:2379/,http://[::1]:2379, http://localhost", -EINVAL },	/* a space */
+		{ "http://127.0.0.1:2379/,http://[::1]:2379,http://localhost", 0 },
+		{ "http://127.0.0.1", 0 },
+		{ "", -EINVAL },
+		{ "ftp://127.0.0.1:21", -EINVAL },
+		{ "http://etcd.example:2379", -EINVAL },
+		{ "http://127.0.0.1:0", -EINVAL },
+		{ "http://127.0.0.1:65536", -EINVAL },
+		{ "http://127.0.0.1:2379/v2", -EINVAL },
+		{ "http://[::1:2379", -EINVAL },
+		{ "https://127.0.0.1:2379", -EINVAL },	/* no CA */
+		{ "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3,http://127.0.0.1:4,"
+		  "http://127.0.0.1:5,http://127.0.0.1:6,http://127.0.0.1:7,http://127.0.0.1:8,"
+		  "http://127.0.0.1:9", -E2BIG },
+	};
+	struct loop l;
+
+	assert_int_equal(loop_init(&l), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kvc_config cfg = { .backend = KVC_V3, .endpoints = cases[i].endpoints };
+		struct err e = { 0 };
+		struct kvc *kv = NULL;
+		int r = kvc_open(&kv, &l, &cfg, &e);
+
+		if (r != cases[i].want)
+			fail_msg("%s: %d (want %d): %s", cases[i].endpoints, r, cases[i].want, e.msg);
+		assert_true(r == 0 ? kv != NULL : kv == NULL && e.msg[0]);
+		kvc_close(kv);
+	}
+	loop_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(endpoints_are_checked_when_opening),
 		cmocka_unit_test(good_answer),
 		cmocka_unit_test(bad_answers_are_errors),
 		cmocka_unit_test(a_silent_server_times_out),
