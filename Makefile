@@ -63,6 +63,7 @@ $(B)/obj/cli/%.o: CFLAGS += $(CJSON_CFLAGS)
 # The KV client (lib/kvc*.c) reads JSON with cJSON: a program that calls it
 # links CJSON_LIB; the others never pull those objects out of libpith.a.
 $(B)/obj/lib/kvc%.o: CFLAGS += $(CJSON_CFLAGS)
+$(B)/obj/services/%.o: CFLAGS += $(CJSON_CFLAGS)
 
 $(B)/lib/libpith.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -123,12 +124,15 @@ $(B)/test/unit/test_cli_%: UNIT_FLAGS += -Icli $(CJSON_CFLAGS)
 $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_cli_*.c)): \
 	$(filter-out cli/main.c,$(wildcard cli/*.c cli/*.h))
 
-# The KV's tests link its parts (Raft, the WAL) from services/kv, all but main.c.
+# The KV's tests link its parts (Raft, the WAL) from services/kv, all but
+# main.c, and cJSON from its source.
+# (Listed by name: a pattern test_kv_% would take the client's test_kvc_* too.)
 KV_TEST_SRC := $(filter-out services/kv/main.c,$(wildcard services/kv/*.c))
-$(B)/test/unit/test_kv_%: UNIT_SRC += $(KV_TEST_SRC)
-$(B)/test/unit/test_kv_%: UNIT_FLAGS += -Iservices/kv
-$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kv_*.c)): \
-	$(KV_TEST_SRC) $(wildcard services/kv/*.h)
+KV_TESTS    := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(filter-out tests/unit/test_kvc_%,\
+               $(wildcard tests/unit/test_kv_*.c)))
+$(KV_TESTS): UNIT_SRC += $(KV_TEST_SRC) $(B)/deps/src/cjson/tree/cJSON.c
+$(KV_TESTS): UNIT_FLAGS += -Iservices/kv $(CJSON_CFLAGS)
+$(KV_TESTS): $(KV_TEST_SRC) $(wildcard services/kv/*.h)
 
 # The KV client's tests (and its scenario driver, which tests/api/test_kvc.py
 # runs against pith-kv and etcd) link it with cJSON from source.

@@ -8,6 +8,7 @@
  * server buffers), and the type Go sniffs when the handler set none.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,14 +28,35 @@
 #include "kv.h"
 #include "v2req.h"
 
-/* Open client connections; one more is closed at once. Each holds an
- * HTTP parser (about 25 KiB). */
+/* Open client connections; one more is answered 503 and closed at once
+ * (docs/kv.md). Each holds an HTTP parser (about 25 KiB of address space,
+ * 6 KiB resident while idle or watching). */
 #define API_CONN_MAX 4096
+/* Descriptors asked for besides the clients': peers, the WAL, listeners. */
+#define API_FD_SPARE 256
+/* How long accepting pauses when no descriptor is left, in ms. */
+#define API_ACCEPT_PAUSE_MS 100
 /* The largest request body: a value of STORE_VALUE_MAX, form-encoded. */
 #define API_BODY_MAX (3 * STORE_VALUE_MAX + 4096)
+/* Go's ParseForm reads a form body up to this; a longer one is error 210,
+ * "http: POST too large". */
+#define API_FORM_MAX (10 * 1024 * 1024)
+/* Output waiting for the client above which its further requests are
+ * neither read nor parsed until it has taken its answers: a client that
+ * pipelines without reading holds at most this plus one answer. */
+#define API_OUT_PAUSE (256 * 1024)
+/* Requests read but not parsed yet (pipelined behind one still waiting)
+ * above which no more are read until they are parsed. */
+#define API_IN_PAUSE (256 * 1024)
+/* A stream watch whose output waiting for the client passes this is ended,
+ * as etcd ends a stream whose client does not keep up. */
+#define API_STREAM_OUT_MAX (1024 * 1024)
 /* Go's server sends a body this long or shorter with a Content-Length. */
 #define API_BUFFERED_MAX 2048
 #define API_LISTEN_MAX KV_URLS_MAX
+/* How long a peer must have been connected to count for a membership
+ * change (etcd's HealthInterval). */
+#define API_HEALTH_MS 5000
 
 #define CORS "Access-Control-Allow-Headers: accept, content-type, authorization\r\n" \
 	     "Access-Control-Allow-Methods: POST, GET, OPTIONS, PUT, DELETE\r\n" \
@@ -54,6 +78,8 @@ struct conn {
 	bool resume;		/* on api->resume: parse what is left later */
 	struct conn *rnext;
 	bool no_value;		/* noValueOnSuccess */
+	uint64_t member;	/* a member being added, removed or moved */
+	bool member_added;
 	struct kv_waiter w;
 	uint32_t events;	/* what epoll watches for now */
 	/* A watch. */
@@ -73,13 +99,13 @@ struct api {
 	unsigned nconns;
 	struct conn *watchers;
 	unsigned nwatchers;
-	uint64_t notified;	/* the store index watchers have seen */
 	/* Connections whose request was answered from a callback, with
 	 * pipelined requests perhaps waiting: parsed from a timer, never
 	 * inside the callback (which may run while Raft's ready is being
 	 * applied, when nothing may be proposed). */
 	struct conn *resume;
 	struct loop_timer resume_timer;
+	struct loop_timer accept_timer;	/* accepting again after EMFILE */
 };
 
 static void conn_close(struct conn *c);
@@ -204,7 +230,8 @@ static void want_write(struct conn *c)
 		if (n > 0)
 			buf_consume(&c->out, (size_t)n);
 	}
-	ev = EPOLLIN | (c->out.len || (c->closing && !c->waiting) ? EPOLLOUT : 0);
+	ev = (c->out.len > API_OUT_PAUSE || c->in.len > API_IN_PAUSE ? 0 : EPOLLIN) |
+	     (c->out.len || (c->closing && !c->waiting) ? EPOLLOUT : 0);
 	if (ev != c->events && loop_io_mod(c->api->kv->loop, &c->io, ev) == 0)
 		c->events = ev;
 }
@@ -266,23 +293,32 @@ static void applied(struct kv *kv, struct kv_waiter *w, const struct kv_result *
 	request_done(c);
 }
 
-/* Send a command through the log; the answer comes to applied(). */
-static void submit(struct conn *c, struct kv_cmd *cmd)
+/* Send a command through the log; the answer comes to done. */
+static void submit_to(struct conn *c, struct kv_cmd *cmd, kv_done_fn *done)
 {
 	struct kv *kv = c->api->kv;
+	int r;
 
 	memset(&c->w, 0, sizeof(c->w));
 	cmd->origin = kv->id;
 	cmd->seq = c->w.seq = kv_next_seq(kv);
-	if (kv_cmd_encode(cmd, &c->w.cmd) < 0) {
+	if ((r = kv_cmd_encode(cmd, &c->w.cmd)) < 0) {
 		buf_free(&c->w.cmd);
-		respond_error(c, STORE_ERAFTINTERNAL, "out of memory", 0);
+		/* -EINVAL: a value over STORE_VALUE_MAX, worded as etcd's
+		 * request size limit words it. */
+		respond_error(c, STORE_ERAFTINTERNAL, r == -EINVAL ? "etcdserver: request is too large" :
+			      "out of memory", 0);
 		return;
 	}
-	c->w.done = applied;
+	c->w.done = done;
 	c->w.arg = c;
 	c->waiting = true;
 	kv_submit(kv, &c->w);
+}
+
+static void submit(struct conn *c, struct kv_cmd *cmd)
+{
+	submit_to(c, cmd, applied);
 }
 
 static void watch_unlink(struct conn *c)
@@ -300,21 +336,47 @@ static void watch_unlink(struct conn *c)
 	c->wpath = NULL;
 }
 
-/* Send one event on a watch; a watch without stream then ends. */
-static void watch_send(struct conn *c, const struct store_event *ev)
+/*
+ * End a watch: with the last chunk (clean), as etcd ends a stream it cannot
+ * keep up; or by closing the connection after what was sent, so that the
+ * client sees an error and asks again from its index (and gets 401 if that
+ * event is gone).
+ */
+static void watch_end(struct conn *c, bool clean)
 {
-	struct buf body = BUF_INIT;
-
-	store_event_json(ev, &body);
-	http_chunk_append(&c->out, body.data, body.len);
-	buf_free(&body);
-	c->wsince = ev->index + 1;
-	if (!c->wstream) {
+	watch_unlink(c);
+	if (clean) {
 		http_chunk_last_append(&c->out);
-		watch_unlink(c);
 		request_done(c);
+		return;
 	}
+	c->waiting = false;
+	c->closing = true;
 	want_write(c);
+}
+
+/* Send one event (json, as store_event_json writes it) on a watch; a watch
+ * without stream then ends, and so does a stream its client does not read. */
+static void watch_send(struct conn *c, const struct buf *json, uint64_t index)
+{
+	if (c->wstream && c->out.len > API_STREAM_OUT_MAX)
+		return watch_end(c, true);
+	http_chunk_append(&c->out, json->data, json->len);
+	c->wsince = index + 1;
+	if (!c->wstream)
+		return watch_end(c, true);
+	want_write(c);
+}
+
+static void watch_send_event(struct conn *c, const struct store_event *ev)
+{
+	struct buf json = BUF_INIT;
+
+	if (store_event_json(ev, &json) < 0)
+		watch_end(c, false);
+	else
+		watch_send(c, &json, ev->index);
+	buf_free(&json);
 }
 
 static void watch_start(struct conn *c, const struct v2_req *q)
@@ -351,37 +413,51 @@ static void watch_start(struct conn *c, const struct v2_req *q)
 	a->watchers = c;
 	a->nwatchers++;
 	if (ev)
-		watch_send(c, ev);
+		watch_send_event(c, ev);
 	/* A stream replays what it missed from the history too. */
 	while (c->watching && c->wstream &&
 	       (ev = store_watch_find(&kv->store, c->wpath, c->wrecursive, c->wsince, &cleared, &oldest)))
-		watch_send(c, ev);
+		watch_send_event(c, ev);
 	want_write(c);
 }
 
+/*
+ * The store's hook (store.h): each event as it is applied, so that a
+ * watcher waiting for index N gets the event at N even when one batch
+ * applies more events than the history keeps. The event is written once
+ * for all the watchers it wakes. NULL: a snapshot replaced the store, and
+ * the events a watcher from before its index waited for may have gone
+ * unseen: that watch is ended.
+ */
+static void watch_event(void *arg, const struct store_event *ev)
+{
+	struct api *a = arg;
+	struct buf json = BUF_INIT;
+	bool failed = false;
+
+	for (struct conn *c = a->watchers, *next; c; c = next) {
+		next = c->wnext;
+		if (!ev) {
+			if (c->wsince <= a->kv->store.index)
+				watch_end(c, c->wstream);
+			continue;
+		}
+		if (ev->index < c->wsince || !store_event_matches(ev, c->wpath, c->wrecursive))
+			continue;
+		if (!json.len && !failed)
+			failed = store_event_json(ev, &json) < 0;
+		if (failed)
+			watch_end(c, false);
+		else
+			watch_send(c, &json, ev->index);
+	}
+	buf_free(&json);
+}
+
+/* Watchers are woken by watch_event as each event is applied. */
 void kv_api_applied(struct api *a)
 {
-	struct store *s;
-	size_t first;
-
-	if (!a)
-		return;
-	s = &a->kv->store;
-	/* The events since the last call, oldest first. */
-	first = s->hcount;
-	while (first > 0 && s->history[(s->hstart + first - 1) % STORE_HISTORY_MAX]->index > a->notified)
-		first--;
-	for (size_t i = first; i < s->hcount; i++) {
-		const struct store_event *ev = s->history[(s->hstart + i) % STORE_HISTORY_MAX];
-		struct conn *c = a->watchers, *next;
-
-		for (; c; c = next) {
-			next = c->wnext;
-			if (ev->index >= c->wsince && store_event_matches(ev, c->wpath, c->wrecursive))
-				watch_send(c, ev);
-		}
-	}
-	a->notified = s->index;
+	(void)a;
 }
 
 /* ServeMux's 301 to a clean path: an HTML body for GET and HEAD, the
@@ -628,6 +704,200 @@ static void members(struct conn *c, bool leader_only)
 	buf_free(&b);
 }
 
+/* --- /v2/members: adding, removing and moving members ------------------------------- */
+
+/* {"message":"..."}, as etcd's members handler writes its errors. */
+static void respond_message(struct conn *c, int status, const char *msg)
+{
+	struct buf f = BUF_INIT, b = BUF_INIT;
+
+	buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\n", c->api->kv->cluster_id);
+	buf_puts(&b, "{\"message\":");
+	json_quote(&b, msg, strlen(msg));
+	buf_puts(&b, "}");
+	respond(c, status, f.data, NULL, b.data, b.len);
+	buf_free(&f);
+	buf_free(&b);
+}
+
+static void member_changed(struct kv *kv, struct kv_waiter *w, const struct kv_result *res)
+{
+	struct conn *c = w->arg;
+	const struct kv_member *m = kv_member_find(kv, c->member);
+
+	if (res->code) {
+		respond_message(c, 500, "Internal Server Error");
+	} else if (c->member_added && m) {
+		struct buf f = BUF_INIT, b = BUF_INIT;
+
+		kv_member_json(m, &b);
+		buf_puts(&b, "\n");
+		buf_printf(&f, "Content-Type: " JSON "\r\nX-Etcd-Cluster-Id: %" PRIx64 "\r\n", kv->cluster_id);
+		respond(c, 201, f.data, NULL, b.data, b.len);
+		buf_free(&f);
+		buf_free(&b);
+	} else if (c->member_added) {
+		respond_message(c, 500, "Internal Server Error");
+	} else {
+		/* 204 has no body and, from Go's server, no Content-Length. */
+		buf_printf(&c->out, "HTTP/1.1 204 No Content\r\n" CORS "X-Etcd-Cluster-Id: %" PRIx64 "\r\n",
+			   kv->cluster_id);
+		date_field(&c->out);
+		if (!c->p.keep_alive) {
+			buf_puts(&c->out, "Connection: close\r\n");
+			c->closing = true;
+		}
+		buf_puts(&c->out, "\r\n");
+	}
+	request_done(c);
+}
+
+/* The media type application/json, parameters allowed; else 415 as etcd. */
+static bool json_body(struct conn *c)
+{
+	const char *ct = http_header_get(&c->p, "Content-Type");
+	size_t n = ct ? strcspn(ct, ";") : 0;
+	char msg[600];
+
+	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (ct && n == 16 && !strncasecmp(ct, "application/json", 16))
+		return true;
+	snprintf(msg, sizeof(msg), "Bad Content-Type %.500s, accept application/json", ct ? ct : "");
+	respond_message(c, 415, msg);
+	return false;
+}
+
+/*
+ * etcd's strict reconfiguration checks, which keep a change from costing
+ * the cluster its quorum. A member counts as started once it has
+ * published its name, and as connected once this member's connection to
+ * it has been up for API_HEALTH_MS. Adding needs a quorum of started
+ * members after the change (or a second member for a first) and every
+ * other member connected; removing a member that is down is always
+ * allowed, otherwise the members left must hold a quorum of connected
+ * ones.
+ */
+static bool connected(struct kv *kv, uint64_t id, uint64_t now)
+{
+	uint64_t since = kv_peer_active_since(kv, id);
+
+	return id == kv->id || (since && since + API_HEALTH_MS <= now);
+}
+
+static bool may_add(struct kv *kv)
+{
+	size_t members = 1, started = 0;
+	uint64_t now = loop_now_ms();
+
+	for (size_t i = 0; i < kv->nmembers; i++) {
+		members++;
+		started += kv->members[i].name[0] != 0;
+	}
+	if (started < members / 2 + 1 && !(members == 2 && started == 1))
+		return false;
+	for (size_t i = 0; i < kv->nmembers; i++)
+		if (!connected(kv, kv->members[i].id, now))
+			return false;
+	return true;
+}
+
+static bool may_remove(struct kv *kv, uint64_t id)
+{
+	size_t members = 0, started = 0, active = 0;
+	uint64_t now = loop_now_ms();
+
+	for (size_t i = 0; i < kv->nmembers; i++) {
+		if (kv->members[i].id == id)
+			continue;
+		members++;
+		started += kv->members[i].name[0] != 0;
+	}
+	if (started < members / 2 + 1)
+		return false;
+	if (id != kv->id && !kv_peer_active_since(kv, id))
+		return true;
+	for (size_t i = 0; i < kv->nmembers; i++)
+		active += connected(kv, kv->members[i].id, now);
+	return active - 1 >= 1 + (kv->nmembers - 1) / 2;
+}
+
+/* Is one of these URLs a peer URL of a member other than except? */
+static bool peer_url_taken(const struct kv *kv, const struct kv_url *u, size_t n, uint64_t except)
+{
+	for (size_t i = 0; i < kv->nmembers; i++)
+		for (size_t j = 0; j < kv->members[i].npeer && kv->members[i].id != except; j++)
+			for (size_t k = 0; k < n; k++)
+				if (!strcmp(kv->members[i].peer[j].text, u[k].text))
+					return true;
+	return false;
+}
+
+/* A member ID in a path, as Go's strconv.ParseUint(s, 16, 64) reads it. */
+static bool member_id_parse(const char *s, uint64_t *id)
+{
+	*id = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		int d = isdigit((unsigned char)*s) ? *s - '0' :
+			isxdigit((unsigned char)*s) ? tolower((unsigned char)*s) - 'a' + 10 : -1;
+
+		if (d < 0 || *id >> 60)
+			return false;
+		*id = *id << 4 | (uint64_t)d;
+	}
+	return true;
+}
+
+/* POST /v2/members (any path below it: etcd reads none), DELETE and PUT
+ * /v2/members/<id>. */
+static void member_change(struct conn *c, const char *id_text)
+{
+	struct kv *kv = c->api->kv;
+	struct kv_cmd cmd = { .kind = KV_CMD_MEMBER };
+	struct kv_url u[KV_URLS_MAX];
+	size_t n = 0;
+	char urls[KV_URLS_MAX * KV_URL_MAX] = "", msg[sizeof(((struct err *)0)->msg) + 64];
+	struct err e = { 0 };
+	bool post = !strcmp(c->p.method, "POST"), del = !strcmp(c->p.method, "DELETE");
+	uint64_t id = 0;
+
+	if (!post && !*id_text)
+		return not_allowed(c, NULL, true);
+	if (!del) {
+		if (!json_body(c))
+			return;
+		if (kv_member_req_parse(c->body.data ? c->body.data : "", c->body.len, u, &n, &e) < 0)
+			return respond_message(c, 400, e.msg);
+		for (size_t i = 0, len = 0; i < n; i++)
+			len += (size_t)snprintf(urls + len, sizeof(urls) - len, "%s%s", i ? "," : "", u[i].text);
+	}
+	/* etcd's order: its strict checks, then what the change is checked
+	 * against when it is applied. */
+	if (!post && !member_id_parse(id_text, &id))
+		id = RAFT_NONE;
+	if ((post && (kv->nmembers == RAFT_MEMBERS_MAX || !may_add(kv))) || (del && !may_remove(kv, id)))
+		return respond_message(c, 500, "Internal Server Error");
+	if (!post && !kv_member_find(kv, id)) {
+		snprintf(msg, sizeof(msg), "No such member: %s", id_text);
+		return respond_message(c, 404, msg);
+	}
+	if (!del && peer_url_taken(kv, u, n, id))
+		return respond_message(c, 409, "membership: peerURL exists");
+	if (post) {
+		id = kv_member_id_new(u, n, kv->cfg.token, kv_now_ns());
+		if (kv_member_find(kv, id))
+			return respond_message(c, 409, "membership: ID exists");
+	}
+	cmd.member_op = post ? KV_MEMBER_ADD : del ? KV_MEMBER_REMOVE : KV_MEMBER_UPDATE;
+	cmd.member = id;
+	cmd.peer_urls = urls;
+	c->member = id;
+	c->member_added = post;
+	submit_to(c, &cmd, member_changed);
+}
+
 static void machines(struct conn *c)
 {
 	struct kv *kv = c->api->kv;
@@ -687,17 +957,16 @@ static void route(struct conn *c)
 			return not_allowed(c, "GET", false);
 		return respond(c, ok ? 200 : 503, NULL, TEXT, v, strlen(v));
 	}
-	if (!strcmp(path, "/v2/members") || !strcmp(path, "/v2/members/")) {
-		if (!get && !head)
-			return not_allowed(c, NULL, true);
-		c->head = head;
-		return members(c, false);
-	}
-	if (!strcmp(path, "/v2/members/leader")) {
-		if (!get && !head)
-			return not_allowed(c, "GET", true);
-		c->head = head;
-		return members(c, true);
+	if (!strcmp(path, "/v2/members") || !strncmp(path, "/v2/members/", 12)) {
+		const char *rest = path[11] ? path + 12 : "";
+
+		if (!get && strcmp(m, "POST") && strcmp(m, "DELETE") && strcmp(m, "PUT"))
+			return not_allowed(c, "GET,POST,DELETE,PUT", false);
+		if (!get)
+			return member_change(c, rest);
+		if (!*rest || !strcmp(rest, "leader"))
+			return members(c, *rest != 0);
+		return respond_message(c, 404, "Not found");
 	}
 	if (!strncmp(path, "/v2/stats/", 10)) {
 		const char *which = path + 10;
@@ -751,9 +1020,36 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
+/*
+ * A write to /v2/keys with a body over API_BODY_MAX, answered as etcd
+ * answers it, without reading the body: a form longer than Go's ParseForm
+ * reads is 400, error 210 "http: POST too large"; a shorter body (or one
+ * whose length is not given) holds a value over STORE_VALUE_MAX, worded as
+ * etcd's request size limit words it (docs/kv.md). false: not such a write.
+ */
+static bool too_large(struct conn *c)
+{
+	const char *t = http_request_target(&c->p), *ct = http_header_get(&c->p, "Content-Type");
+	size_t ctlen = ct ? strcspn(ct, "; \t") : 0;
+	bool form = ctlen == 33 && !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
+
+	if ((strcmp(c->p.method, "PUT") && strcmp(c->p.method, "POST")) || !t ||
+	    strncmp(t, "/v2/keys", 8) || (t[8] && t[8] != '/' && t[8] != '?'))
+		return false;
+	c->closing = true;
+	if (form && c->p.framing == HTTP_BODY_LENGTH && c->p.content_length > API_FORM_MAX)
+		respond_error(c, STORE_EINVALIDFORM, "http: POST too large", 0);
+	else
+		respond_error(c, STORE_ERAFTINTERNAL, "etcdserver: request is too large", 0);
+	return true;
+}
+
 static void conn_parse(struct conn *c)
 {
-	while (!c->waiting && !c->closing &&
+	bool paused;
+
+again:
+	while (!c->waiting && !c->closing && c->out.len <= API_OUT_PAUSE &&
 	       (c->in.len || c->p.event == HTTP_EV_HEAD || c->p.event == HTTP_EV_BODY)) {
 		size_t n = http_parse(&c->p, c->in.data, c->in.len);
 
@@ -776,9 +1072,12 @@ static void conn_parse(struct conn *c)
 			c->in_route = false;
 			if (!c->waiting)
 				http_parser_reset(&c->p);
-			break;
+			/* On to a pipelined request already read, if any. */
+			continue;
 		case HTTP_EV_ERROR:
 			c->p.keep_alive = false;
+			if (c->p.error == 413 && too_large(c))
+				break;
 			respond_text(c, c->p.error, c->p.error == 413 ? "request body too large\n" :
 				     "bad request\n");
 			c->closing = true;
@@ -789,7 +1088,12 @@ static void conn_parse(struct conn *c)
 		if (c->p.event == HTTP_EV_NONE)
 			break;
 	}
+	/* Held back by the backlog, which the socket has just taken: go on
+	 * (nothing else would, with the requests already read). */
+	paused = c->out.len > API_OUT_PAUSE;
 	want_write(c);
+	if (paused && c->out.len <= API_OUT_PAUSE)
+		goto again;
 }
 
 static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
@@ -809,6 +1113,9 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (!c->out.len && c->closing)
 			return conn_close(c);
+		/* Requests held back while the client was not reading. */
+		if (c->out.len <= API_OUT_PAUSE)
+			conn_parse(c);
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		char chunk[65536];
@@ -817,7 +1124,7 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			return conn_close(c);
 		if (n > 0) {
-			/* A client that pipelines without reading is held to this much. */
+			/* Not reached while reading pauses past API_IN_PAUSE; a bound all the same. */
 			if (c->in.len > 2 * API_BODY_MAX)
 				return conn_close(c);
 			buf_append(&c->in, chunk, (size_t)n);
@@ -829,6 +1136,34 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 		return conn_close(c);
 }
 
+/* The listeners watched (events EPOLLIN) or not (0). */
+static void accept_watch(struct api *a, uint32_t events)
+{
+	for (size_t i = 0; i < a->nfds; i++)
+		loop_io_mod(a->kv->loop, &a->ios[i], events);
+}
+
+static void accept_resume(struct loop *l, void *arg)
+{
+	accept_watch(arg, EPOLLIN);
+}
+
+/* Past API_CONN_MAX: a clear answer rather than a bare reset. What the
+ * client has sent is read first, so that closing does not reset the
+ * connection before the answer is read. */
+static void refuse(int fd)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+				   "Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
+	char sink[4096];
+
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
 static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct api *a = arg;
@@ -837,9 +1172,20 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 		int one = 1, cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			/* Out of descriptors: the listener would stay readable
+			 * and the loop spin; wait for connections to close. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				accept_watch(a, 0);
+				loop_timer_set(l, &a->accept_timer, API_ACCEPT_PAUSE_MS, accept_resume, a);
+			}
 			return;
-		if (a->nconns >= API_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
+		}
+		if (a->nconns >= API_CONN_MAX) {
+			refuse(cfd);
+			continue;
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
 			close(cfd);
 			continue;
 		}
@@ -863,10 +1209,18 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 struct api *kv_api_start(struct kv *kv, struct err *e)
 {
 	struct api *a = calloc(1, sizeof(*a));
+	struct rlimit rl;
 
 	if (!a)
 		return NULL;
 	a->kv = kv;
+	/* Room for API_CONN_MAX clients, as far as the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < API_CONN_MAX + API_FD_SPARE) {
+		rl.rlim_cur = rl.rlim_max < API_CONN_MAX + API_FD_SPARE ? rl.rlim_max : API_CONN_MAX + API_FD_SPARE;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	kv->store.on_event = watch_event;
+	kv->store.on_event_arg = a;
 	for (size_t i = 0; i < kv->cfg.nlisten_client; i++) {
 		const struct kv_url *u = &kv->cfg.listen_client[i];
 		struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(u->port) };
@@ -908,6 +1262,8 @@ void kv_api_stop(struct api *a)
 	if (!a)
 		return;
 	loop_timer_cancel(a->kv->loop, &a->resume_timer);
+	loop_timer_cancel(a->kv->loop, &a->accept_timer);
+	a->kv->store.on_event = NULL;
 	while (a->conns)
 		conn_close(a->conns);
 	for (size_t i = 0; i < a->nfds; i++) {

@@ -51,6 +51,16 @@ int kv_cmd_encode(const struct kv_cmd *c, struct buf *out)
 		enc_cstr(&e, c->client_urls);
 		goto done;
 	}
+	if (c->kind == KV_CMD_MEMBER) {
+		const char *urls = c->peer_urls ? c->peer_urls : "";
+
+		if (strlen(urls) > CMD_URLS_MAX || !c->member)
+			return -EINVAL;
+		enc_u8(&e, (uint8_t)c->member_op);
+		enc_u64(&e, c->member);
+		enc_cstr(&e, urls);
+		goto done;
+	}
 	enc_u8(&e, (uint8_t)s->op);
 	enc_u8(&e, flags);
 	enc_u8(&e, (uint8_t)s->prev_exist);
@@ -101,6 +111,13 @@ int kv_cmd_decode(struct kv_cmd *c, const void *data, size_t len)
 		c->name = dec_cstr(&d, CMD_NAME_MAX);
 		c->client_urls = dec_cstr(&d, CMD_URLS_MAX);
 		return d.ok && !d.len && c->member ? 0 : -EBADMSG;
+	}
+	if (c->kind == KV_CMD_MEMBER) {
+		c->member_op = dec_u8(&d);
+		c->member = dec_u64(&d);
+		c->peer_urls = dec_cstr(&d, CMD_URLS_MAX);
+		return d.ok && !d.len && c->member && c->member_op >= KV_MEMBER_ADD &&
+		       c->member_op <= KV_MEMBER_UPDATE ? 0 : -EBADMSG;
 	}
 	op = dec_u8(&d);
 	flags = dec_u8(&d);

@@ -31,6 +31,15 @@ enum kv_cmd_kind {
 	KV_CMD_STORE = 1,	/* a change to the key space */
 	KV_CMD_QGET = 2,	/* a quorum read: answered when applied, as etcd's v2 does */
 	KV_CMD_ATTR = 3,	/* a member publishes its name and client URLs */
+	KV_CMD_MEMBER = 4,	/* a member is added, removed, or gets new peer URLs */
+};
+
+/* What KV_CMD_MEMBER does. ADD and REMOVE ride in Raft configuration
+ * entries (raft_change_conf's context), UPDATE in an ordinary entry. */
+enum kv_member_op {
+	KV_MEMBER_ADD = 1,
+	KV_MEMBER_REMOVE = 2,
+	KV_MEMBER_UPDATE = 3,
 };
 
 struct kv_cmd {
@@ -42,10 +51,14 @@ struct kv_cmd {
 	 * NUL-terminated there; the value has value_len). */
 	struct store_cmd store;
 	bool sorted;		/* QGET */
-	/* ATTR: the member, its name, its client URLs joined by commas. */
+	/* ATTR: the member, its name, its client URLs joined by commas.
+	 * MEMBER: the member, what happens to it, and its peer URLs joined
+	 * by commas (ADD, UPDATE). */
 	uint64_t member;
 	const char *name;
 	const char *client_urls;
+	enum kv_member_op member_op;
+	const char *peer_urls;
 };
 
 /* Append the encoded command to out. 0, -EINVAL (a field out of bounds), -ENOMEM. */

@@ -80,6 +80,7 @@ struct kv_waiter {
 	void *arg;
 	struct buf cmd;		/* encoded, kept until a leader takes it */
 	bool sent;
+	int failed;		/* the leader refused it: answered with this code */
 	struct kv_waiter *next;
 };
 
@@ -124,6 +125,7 @@ struct kv {
 	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
 	unsigned nunsent;	/* waiters not yet handed to a leader */
 	bool published;		/* this member's ATTR is in the log */
+	bool removed;		/* this member was removed from the cluster: stop */
 	struct kv_waiter publish;
 
 	/* Peers (peer.c). */
@@ -174,11 +176,25 @@ int kv_snapshot_apply(struct kv *kv, const struct raft_ready *rd, struct err *e)
 /* At start: the snapshot the WAL points at, into the store. */
 int kv_snapshot_load(struct kv *kv, uint64_t index, uint64_t term, struct raft_conf *conf,
 		     struct err *e);
-/* The member table in a snapshot (node.c). */
+/* The member table (node.c): a member's published attributes; the whole
+ * table (from a snapshot), with the peers to match. */
 void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *client_urls);
+void kv_members_set(struct kv *kv, const struct kv_member *m, size_t n);
+/* Entries appended to the log: a member added there gets messages from
+ * now on (Raft's configuration has it), before it is applied. */
+void kv_learn_members(struct kv *kv, const struct raft_entry *e, size_t n);
 
 /* peer.c */
 int kv_peers_start(struct kv *kv, struct err *e);
+/* Make the peers those of the member table, and of members added to
+ * Raft's configuration but not applied yet (kv_peer_learn). */
+void kv_peers_sync(struct kv *kv);
+void kv_peer_learn(struct kv *kv, uint64_t id, const struct kv_url *url);
+/* When this member's connection to a peer came up (loop_now_ms()); 0: it is down. */
+uint64_t kv_peer_active_since(struct kv *kv, uint64_t id);
+/* --initial-cluster-state existing: ask the members in --initial-cluster
+ * for the cluster's ID and member table, and find this member in it. */
+int kv_peers_join(struct kv *kv, struct kv_member *m, size_t *n, struct err *e);
 void kv_peer_send(struct kv *kv, const struct raft_msg *m);
 /* false when the command could not even be queued (no connection yet). */
 bool kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len);

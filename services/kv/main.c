@@ -26,7 +26,8 @@ static const char usage[] =
 	"  --listen-peer-urls URLS              peer traffic (default http://127.0.0.1:2380)\n"
 	"  --initial-advertise-peer-urls URLS   this member's peer URLs (default http://127.0.0.1:2380)\n"
 	"  --initial-cluster NAME=URL,...       every member (default NAME=<advertise peer URLs>)\n"
-	"  --initial-cluster-state new          (\"existing\" is not supported yet)\n"
+	"  --initial-cluster-state new|existing (existing: join a running cluster this\n"
+	"                                       member was added to with member add)\n"
 	"  --initial-cluster-token TOKEN        mixed into the IDs (default etcd-cluster)\n"
 	"  --heartbeat-interval MS              (default 100)\n"
 	"  --election-timeout MS                (default 1000)\n"
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
 		die(EXIT_TEMP, "unable to take signals: %s", strerror(-r));
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = kv_node_start(&kv, &e)) < 0)
-		die(r == -EINVAL || r == -ENOTSUP ? EXIT_USAGE : EXIT_TEMP, "unable to start: %s",
+		die(r == -EINVAL ? EXIT_USAGE : EXIT_TEMP, "unable to start: %s",
 		    e.msg[0] ? e.msg : strerror(-r));
 	if ((r = kv_peers_start(&kv, &e)) < 0)
 		die(r == -EINVAL ? EXIT_USAGE : EXIT_TEMP, "unable to start the peer port: %s",
@@ -251,6 +252,11 @@ int main(int argc, char **argv)
 		if ((r = kv_node_ready(&kv, &e)) < 0)
 			die(EXIT_TEMP, "unable to go on: %s", e.msg[0] ? e.msg : strerror(-r));
 		kv_peers_reap(&kv);
+		if (kv.removed) {
+			/* As etcd: a member taken out of the cluster stops. */
+			log_info("this member was removed from the cluster");
+			break;
+		}
 		if (stopping && kv.raft.role != RAFT_LEADER && stop_timer.armed)
 			break;
 	}

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cJSON.h"
+#include "codec.h"
 #include "json.h"
 
 int kv_url_parse(struct kv_url *u, const char *s, struct err *e)
@@ -107,7 +109,8 @@ static int url_cmp(const void *a, const void *b)
 	return strcmp(((const struct kv_url *)a)->text, ((const struct kv_url *)b)->text);
 }
 
-uint64_t kv_member_id(const struct kv_url *peer, size_t npeer, const char *token)
+static uint64_t member_id(const struct kv_url *peer, size_t npeer, const char *token,
+			  const int64_t *now_ns)
 {
 	struct kv_url sorted[KV_URLS_MAX];
 	br_sha1_context h;
@@ -120,10 +123,29 @@ uint64_t kv_member_id(const struct kv_url *peer, size_t npeer, const char *token
 	for (size_t i = 0; i < npeer; i++)
 		br_sha1_update(&h, sorted[i].text, strlen(sorted[i].text));
 	br_sha1_update(&h, token, strlen(token));
+	if (now_ns) {
+		unsigned char be[8];
+
+		for (int b = 0; b < 8; b++)
+			be[b] = (unsigned char)((uint64_t)*now_ns >> (56 - 8 * b));
+		br_sha1_update(&h, be, 8);
+	}
 	br_sha1_out(&h, d);
 	for (int i = 0; i < 8; i++)
 		id = id << 8 | d[i];
 	return id;
+}
+
+uint64_t kv_member_id(const struct kv_url *peer, size_t npeer, const char *token)
+{
+	return member_id(peer, npeer, token, NULL);
+}
+
+uint64_t kv_member_id_new(const struct kv_url *peer, size_t npeer, const char *token, int64_t now_ns)
+{
+	uint64_t id = member_id(peer, npeer, token, &now_ns);
+
+	return id ? id : 1;
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -225,4 +247,153 @@ int kv_member_json(const struct kv_member *m, struct buf *out)
 		r |= buf_printf(out, "%s", i ? "," : ""), r |= json_quote(out, m->client[i], strlen(m->client[i]));
 	r |= buf_puts(out, "]}");
 	return r ? -ENOMEM : 0;
+}
+
+void kv_member_peer_list(const struct kv_member *m, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < m->npeer && n < len; i++)
+		n += (size_t)snprintf(out + n, len - n, "%s%s", i ? "," : "", m->peer[i].text);
+}
+
+void kv_member_clients(struct kv_member *m, const char *list)
+{
+	const char *p = list;
+
+	m->nclient = 0;
+	while (*p && m->nclient < KV_URLS_MAX) {
+		size_t len = strcspn(p, ",");
+
+		if (len && len < KV_URL_MAX) {
+			memcpy(m->client[m->nclient], p, len);
+			m->client[m->nclient++][len] = 0;
+		}
+		p += len + (p[len] == ',');
+	}
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	return u64_cmp(&((const struct kv_member *)a)->id, &((const struct kv_member *)b)->id);
+}
+
+void kv_members_sort(struct kv_member *m, size_t n)
+{
+	qsort(m, n, sizeof(*m), member_cmp);
+}
+
+#define LIST_MAX (KV_URLS_MAX * KV_URL_MAX)
+
+int kv_members_encode(const struct kv_member *m, size_t n, struct buf *out)
+{
+	struct enc e = { out, true };
+
+	enc_u32(&e, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		char peers[LIST_MAX], clients[LIST_MAX];
+		size_t c = 0;
+
+		kv_member_peer_list(&m[i], peers, sizeof(peers));
+		clients[0] = 0;
+		for (size_t j = 0; j < m[i].nclient; j++)
+			c += (size_t)snprintf(clients + c, sizeof(clients) - c, "%s%s", j ? "," : "", m[i].client[j]);
+		enc_u64(&e, m[i].id);
+		enc_str(&e, m[i].name, strlen(m[i].name));
+		enc_str(&e, peers, strlen(peers));
+		enc_str(&e, clients, strlen(clients));
+	}
+	return e.ok ? 0 : -ENOMEM;
+}
+
+/* A length-prefixed string into a C string of at most max bytes. */
+static bool dec_text(struct dec *d, char *out, size_t max)
+{
+	size_t n;
+	const unsigned char *p = dec_str(d, max, &n);
+
+	if (!p || memchr(p, 0, n))
+		return false;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return true;
+}
+
+int kv_members_decode(struct kv_member *m, size_t *n, const void *data, size_t len)
+{
+	struct dec d = { data, len, true };
+	uint32_t count = dec_u32(&d);
+	struct err e = { 0 };
+
+	*n = 0;
+	if (!d.ok || count > RAFT_MEMBERS_MAX)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < count; i++) {
+		struct kv_member *t = &m[i];
+		char peers[LIST_MAX + 1], clients[LIST_MAX + 1];
+
+		memset(t, 0, sizeof(*t));
+		t->id = dec_u64(&d);
+		if (!d.ok || !t->id || !dec_text(&d, t->name, KV_NAME_MAX) ||
+		    !dec_text(&d, peers, LIST_MAX) || !dec_text(&d, clients, LIST_MAX) ||
+		    kv_urls_parse(t->peer, &t->npeer, peers, &e) < 0)
+			return -EBADMSG;
+		kv_member_clients(t, clients);
+		for (uint32_t j = 0; j < i; j++)
+			if (m[j].id == t->id)
+				return -EBADMSG;
+	}
+	if (d.len)
+		return -EBADMSG;
+	*n = count;
+	return 0;
+}
+
+int kv_member_req_parse(const char *body, size_t len, struct kv_url *u, size_t *n, struct err *e)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len), *urls, *it;
+	int r = -EINVAL;
+
+	*n = 0;
+	if (!root) {
+		err_set(e, 0, len ? "the body is not JSON" : "unexpected end of JSON input");
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(root)) {
+		err_set(e, 0, "json: the body must be an object with \"peerURLs\"");
+		goto out;
+	}
+	urls = cJSON_GetObjectItem(root, "peerURLs");
+	if (urls && !cJSON_IsNull(urls) && !cJSON_IsArray(urls)) {
+		err_set(e, 0, "json: peerURLs must be an array of strings");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, urls) {
+		const char *s = cJSON_GetStringValue(it);
+
+		if (!s) {
+			err_set(e, 0, "json: peerURLs must be an array of strings");
+			goto out;
+		}
+		if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) {
+			err_set(e, 0, "URL scheme must be http, https, unix, or unixs: %s", s);
+			goto out;
+		}
+		if (*n == KV_URLS_MAX) {
+			err_set(e, 0, "at most %d peer URLs", KV_URLS_MAX);
+			goto out;
+		}
+		if (kv_url_parse(&u[*n], s, e) < 0)
+			goto out;
+		(*n)++;
+	}
+	if (!*n) {
+		err_set(e, 0, "no valid URLs given");
+		goto out;
+	}
+	r = 0;
+out:
+	cJSON_Delete(root);
+	return r;
 }

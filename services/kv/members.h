@@ -62,6 +62,37 @@ uint64_t kv_member_id(const struct kv_url *peer, size_t npeer, const char *token
 /* etcd's cluster ID for these members. */
 uint64_t kv_cluster_id(const struct kv_member *m, size_t n);
 
+/*
+ * A member table as bytes (snapshots, the WAL's meta record, the answer to
+ * a joining member): u32 count, then for each u64 id and three
+ * length-prefixed strings: the name, the peer URLs and the client URLs,
+ * each list joined by commas. Decoding checks every URL: 0 or -EBADMSG.
+ */
+int kv_members_encode(const struct kv_member *m, size_t n, struct buf *out);
+int kv_members_decode(struct kv_member *m, size_t *n, const void *data, size_t len);
+
+/* The URLs joined by commas, as --initial-cluster and the table's bytes write them. */
+void kv_member_peer_list(const struct kv_member *m, char *out, size_t len);
+
+/* A member ID for peer URLs added at run time: etcd's own IDs for added
+ * members mix the time in, so that a member removed and added again on the
+ * same URLs is a new member. */
+uint64_t kv_member_id_new(const struct kv_url *peer, size_t npeer, const char *token, int64_t now_ns);
+
+/* Set m's client URLs from a comma-separated list (those too long are skipped). */
+void kv_member_clients(struct kv_member *m, const char *list);
+
+/* Sort members by ID, as etcd lists them. */
+void kv_members_sort(struct kv_member *m, size_t n);
+
+/*
+ * The body of POST /v2/members and PUT /v2/members/<id>, as etcd reads it:
+ * a JSON object whose "peerURLs" (the name matched without regard to case)
+ * is an array of URLs; other fields are ignored. 0, or -EINVAL with the
+ * message to answer in e.
+ */
+int kv_member_req_parse(const char *body, size_t len, struct kv_url *u, size_t *n, struct err *e);
+
 /* One member as /v2/members writes it:
  * {"id":"...","name":"...","peerURLs":[...],"clientURLs":[...]} */
 int kv_member_json(const struct kv_member *m, struct buf *out);

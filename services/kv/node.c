@@ -66,6 +66,20 @@ static void waiter_done(struct kv *kv, struct kv_waiter *w, const struct kv_resu
 	w->done(kv, w, res);
 }
 
+/* Propose an encoded command here, the leader: a member added or removed
+ * is a configuration change (section 4.1), its command the entry's context. */
+static int64_t propose(struct kv *kv, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	struct kv_cmd c;
+
+	if (len > 1 && p[1] == KV_CMD_MEMBER && kv_cmd_decode(&c, data, len) == 0 &&
+	    c.member_op != KV_MEMBER_UPDATE)
+		return raft_change_conf(&kv->raft, c.member_op == KV_MEMBER_ADD ? RAFT_ADD_VOTER : RAFT_REMOVE,
+					c.member, data, len);
+	return raft_propose(&kv->raft, data, (uint32_t)len);
+}
+
 /* Hand w's command to the leader: Raft here, or the leader over the peer
  * connection. Once handed over it is never sent again: a second copy could
  * be applied twice (a POST, a compare-and-swap). */
@@ -74,8 +88,18 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 	if (w->sent)
 		return;
 	if (kv->raft.role == RAFT_LEADER) {
-		if (raft_propose(&kv->raft, w->cmd.data, (uint32_t)w->cmd.len) < 0)
-			return;	/* busy (a leadership transfer) or out of memory: later */
+		int64_t r = propose(kv, w->cmd.data, w->cmd.len);
+
+		if (r == -EINVAL) {
+			/* A membership change Raft refuses (too many members,
+			 * none left): the caller checked, so only a race. It
+			 * is answered from the timeout sweep, not from here
+			 * (kv_submit's caller is not done with w yet). */
+			w->failed = -EINVAL;
+			w->deadline = 0;
+		}
+		if (r < 0)
+			return;	/* busy (a leadership transfer, a change under way) or out of memory: later */
 	} else if (kv->raft.leader != RAFT_NONE) {
 		if (!kv_peer_forward(kv, kv->raft.leader, w->cmd.data, w->cmd.len))
 			return;	/* not even queued: try again with the next ready */
@@ -91,6 +115,7 @@ void kv_submit(struct kv *kv, struct kv_waiter *w)
 {
 	w->deadline = loop_now_ms() + KV_REQUEST_TIMEOUT_MS + 2 * kv->cfg.election_ms;
 	w->sent = false;
+	w->failed = 0;
 	w->next = kv->waiters;
 	kv->waiters = w;
 	kv->nunsent++;
@@ -111,7 +136,7 @@ void kv_forwarded(struct kv *kv, const void *cmd, size_t len)
 	 * has just stepped down loses this one to its timeout, as in etcd. */
 	if (kv->raft.role != RAFT_LEADER || kv_cmd_decode(&c, cmd, len) < 0)
 		return;
-	raft_propose(&kv->raft, cmd, (uint32_t)len);
+	propose(kv, cmd, len);
 }
 
 static void timeouts_fire(struct loop *l, void *arg)
@@ -123,7 +148,8 @@ static void timeouts_fire(struct loop *l, void *arg)
 	for (; w; w = next) {
 		next = w->next;
 		if (w->deadline <= now) {
-			struct kv_result res = { .code = -ETIMEDOUT, .store_index = kv->store.index };
+			struct kv_result res = { .code = w->failed ? w->failed : -ETIMEDOUT,
+						 .store_index = kv->store.index };
 
 			waiter_done(kv, w, &res);
 		}
@@ -191,27 +217,93 @@ static void count(struct kv *kv, const struct store_cmd *c, int code)
 
 void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *client_urls)
 {
-	struct kv_member *m = NULL;
-	const char *p = client_urls;
+	struct kv_member *m = (struct kv_member *)kv_member_find(kv, id);
 
-	for (size_t i = 0; i < kv->nmembers; i++)
-		if (kv->members[i].id == id)
-			m = &kv->members[i];
 	if (!m)
 		return;
 	snprintf(m->name, sizeof(m->name), "%s", name);
-	m->nclient = 0;
-	while (*p && m->nclient < KV_URLS_MAX) {
-		size_t len = strcspn(p, ",");
-
-		if (len < KV_URL_MAX) {
-			memcpy(m->client[m->nclient], p, len);
-			m->client[m->nclient++][len] = 0;
-		}
-		p += len + (p[len] == ',');
-	}
+	kv_member_clients(m, client_urls);
 }
 
+void kv_members_set(struct kv *kv, const struct kv_member *m, size_t n)
+{
+	struct kv_member *self;
+
+	memcpy(kv->members, m, n * sizeof(*m));
+	kv->nmembers = n;
+	kv_members_sort(kv->members, kv->nmembers);
+	/* This member's own client URLs are known before it publishes them. */
+	if ((self = (struct kv_member *)kv_member_find(kv, kv->id)) && !self->name[0])
+		kv_member_attr(kv, kv->id, kv->cfg.name, kv->cfg.advertise_client);
+	kv_peers_sync(kv);
+}
+
+/*
+ * A member added, removed or moved to new peer URLs, as a configuration
+ * entry (or, for new URLs, an ordinary one) carries it. The table changes
+ * when the entry is applied, as etcd's does; Raft's configuration changed
+ * when it was appended.
+ */
+static void apply_member(struct kv *kv, const struct kv_cmd *c)
+{
+	struct kv_member *m = (struct kv_member *)kv_member_find(kv, c->member);
+	struct kv_member t = { .id = c->member };
+	struct err e = { 0 };
+
+	switch (c->member_op) {
+	case KV_MEMBER_ADD:
+		if (m || kv->nmembers == RAFT_MEMBERS_MAX ||
+		    kv_urls_parse(t.peer, &t.npeer, c->peer_urls, &e) < 0)
+			return;
+		kv->members[kv->nmembers++] = t;
+		kv_members_sort(kv->members, kv->nmembers);
+		log_info("member %llx added (%s)", (unsigned long long)c->member, c->peer_urls);
+		break;
+	case KV_MEMBER_REMOVE:
+		if (!m)
+			return;
+		*m = kv->members[--kv->nmembers];
+		kv_members_sort(kv->members, kv->nmembers);
+		log_info("member %llx removed", (unsigned long long)c->member);
+		if (c->member == kv->id)
+			kv->removed = true;
+		break;
+	case KV_MEMBER_UPDATE:
+		if (!m || kv_urls_parse(t.peer, &t.npeer, c->peer_urls, &e) < 0)
+			return;
+		memcpy(m->peer, t.peer, sizeof(t.peer));
+		m->npeer = t.npeer;
+		log_info("member %llx has peer URLs %s", (unsigned long long)c->member, c->peer_urls);
+		break;
+	}
+	kv_peers_sync(kv);
+}
+
+/* A configuration entry's member command (its context), if it has one. */
+static bool conf_member(const struct raft_entry *e, struct raft_conf *cf, struct kv_cmd *c)
+{
+	const unsigned char *ctx;
+	size_t n;
+
+	return raft_conf_entry_decode(cf, e->data, e->len, &ctx, &n) == 0 && n &&
+	       kv_cmd_decode(c, ctx, n) == 0 && c->kind == KV_CMD_MEMBER;
+}
+
+void kv_learn_members(struct kv *kv, const struct raft_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct raft_conf cf;
+		struct kv_cmd c;
+		struct kv_url u[KV_URLS_MAX];
+		size_t nu;
+		struct err er = { 0 };
+
+		if (e[i].type == RAFT_ENTRY_CONF && conf_member(&e[i], &cf, &c) &&
+		    c.member_op == KV_MEMBER_ADD && c.member != kv->id &&
+		    kv_urls_parse(u, &nu, c.peer_urls, &er) == 0)
+			kv_peer_learn(kv, c.member, &u[0]);
+	}
+}
 
 static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er)
 {
@@ -227,8 +319,18 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	if (e->type == RAFT_ENTRY_CONF) {
 		struct raft_conf cf;
 
-		if (raft_conf_decode(&cf, e->data, e->len) == 0)
-			kv->applied_conf = cf;
+		if (raft_conf_entry_decode(&cf, e->data, e->len, NULL, NULL) < 0)
+			return 0;
+		kv->applied_conf = cf;
+		if (!conf_member(e, &cf, &c))
+			return 0;
+		apply_member(kv, &c);
+		if (c.origin == kv->id && (w = waiter_find(kv, c.seq))) {
+			res.raft_index = e->index;
+			res.raft_term = kv->raft.term;
+			res.store_index = kv->store.index;
+			waiter_done(kv, w, &res);
+		}
 		return 0;
 	}
 	if (!e->len)
@@ -243,6 +345,12 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	res.raft_index = e->index;
 	res.raft_term = kv->raft.term;
 	switch (c.kind) {
+	case KV_CMD_MEMBER:
+		apply_member(kv, &c);
+		res.store_index = kv->store.index;
+		if (w)
+			waiter_done(kv, w, &res);
+		return 0;
 	case KV_CMD_ATTR:
 		kv_member_attr(kv, c.member, c.name, c.client_urls);
 		res.store_index = kv->store.index;
@@ -354,6 +462,7 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		bool sync = false;
 
 		raft_ready(&kv->raft, &rd);
+		kv_learn_members(kv, rd.entries, rd.nentries);
 		/* A leader's messages go first: its followers write while it does. */
 		if (rd.role == RAFT_LEADER)
 			send_all(kv, &rd);
@@ -461,58 +570,97 @@ static uint64_t seed(void)
 	return s | 1;
 }
 
-int kv_node_start(struct kv *kv, struct err *e)
+/* A member of a new cluster: who it is in --initial-cluster. */
+static int bootstrap(struct kv *kv, struct kv_member *m, size_t *n, struct err *e)
 {
-	struct wal_state st;
-	struct raft_config rc = { 0 };
-	char dir[4096];
 	const struct kv_member *self = NULL;
 	int r;
 
-	if ((r = kv_cluster_parse(kv->members, &kv->nmembers, kv->cfg.initial_cluster, kv->cfg.token, e)) < 0)
+	if ((r = kv_cluster_parse(m, n, kv->cfg.initial_cluster, kv->cfg.token, e)) < 0)
 		return r;
-	for (size_t i = 0; i < kv->nmembers; i++)
-		if (!strcmp(kv->members[i].name, kv->cfg.name))
-			self = &kv->members[i];
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(m[i].name, kv->cfg.name))
+			self = &m[i];
 	if (!self) {
 		err_set(e, 0, "--initial-cluster has no member named %s", kv->cfg.name);
 		return -EINVAL;
 	}
 	kv->id = self->id;
-	kv->cluster_id = kv_cluster_id(kv->members, kv->nmembers);
-	/* This member's own client URLs are known before it publishes them. */
-	kv_member_attr(kv, kv->id, kv->cfg.name, kv->cfg.advertise_client);
+	kv->cluster_id = kv_cluster_id(m, *n);
+	return 0;
+}
+
+int kv_node_start(struct kv *kv, struct err *e)
+{
+	struct kv_member *init = calloc(RAFT_MEMBERS_MAX, sizeof(*init));
+	size_t ninit = 0;
+	struct wal_state st;
+	struct raft_config rc = { 0 };
+	char dir[4096];
+	int r;
+
+	if (!init)
+		return -ENOMEM;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/wal", kv->cfg.data_dir) >= sizeof(dir)) {
 		err_set(e, 0, "--data-dir is too long");
-		return -ENAMETOOLONG;
+		r = -ENAMETOOLONG;
+		goto out_init;
 	}
 	if ((r = mkdirs(kv->cfg.data_dir)) < 0) {
 		err_set(e, 0, "%s: %s", kv->cfg.data_dir, strerror(-r));
-		return r;
+		goto out_init;
 	}
 	if ((r = wal_open(&kv->wal, dir, &st, e)) < 0)
-		return r;
+		goto out_init;
 	if (!st.found) {
-		struct wal_meta m = { .member_id = kv->id, .cluster_id = kv->cluster_id };
+		/* A new member: of a new cluster (--initial-cluster names
+		 * everyone), or one joining a running cluster, which says
+		 * who is in it. The table is kept in the WAL: flags are not
+		 * read again once the member exists, as etcd's are not. */
+		struct wal_meta *m = &st.meta;
+		struct buf b = BUF_INIT;
 
-		if (kv->cfg.cluster_existing) {
-			err_set(e, 0, "--initial-cluster-state existing: joining a running cluster is not supported yet");
-			r = -ENOTSUP;
+		if ((r = kv->cfg.cluster_existing ? kv_peers_join(kv, init, &ninit, e) :
+						     bootstrap(kv, init, &ninit, e)) < 0)
+			goto out;
+		memset(m, 0, sizeof(*m));
+		m->member_id = kv->id;
+		m->cluster_id = kv->cluster_id;
+		for (size_t i = 0; i < ninit; i++)
+			m->conf.voters[m->conf.nvoters++] = init[i].id;
+		if ((r = kv_members_encode(init, ninit, &b)) < 0 || b.len > sizeof(m->members)) {
+			buf_free(&b);
+			r = -ENOMEM;
 			goto out;
 		}
-		for (size_t i = 0; i < kv->nmembers; i++)
-			m.conf.voters[m.conf.nvoters++] = kv->members[i].id;
-		if ((r = wal_meta(&kv->wal, &m)) < 0 || (r = wal_sync(&kv->wal, e)) < 0)
+		memcpy(m->members, b.data, b.len);
+		m->members_len = b.len;
+		buf_free(&b);
+		if ((r = wal_meta(&kv->wal, m)) < 0 || (r = wal_sync(&kv->wal, e)) < 0)
 			goto out;
-		st.meta = m;
-	} else if (st.meta.member_id != kv->id) {
-		err_set(e, 0, "%s belongs to member %llx, not %llx (%s)", kv->cfg.data_dir,
-			(unsigned long long)st.meta.member_id, (unsigned long long)kv->id, kv->cfg.name);
-		r = -EINVAL;
-		goto out;
+	} else if (st.meta.members_len) {
+		kv->id = st.meta.member_id;
+		kv->cluster_id = st.meta.cluster_id;
+		if (kv_members_decode(init, &ninit, st.meta.members, st.meta.members_len) < 0) {
+			err_set(e, 0, "%s: the member table in the write-ahead log is damaged", dir);
+			r = -EBADMSG;
+			goto out;
+		}
 	} else {
+		/* A directory from before the WAL kept the member table:
+		 * --initial-cluster, as it was bootstrapped. */
+		if ((r = bootstrap(kv, init, &ninit, e)) < 0)
+			goto out;
+		if (st.meta.member_id != kv->id) {
+			err_set(e, 0, "%s belongs to member %llx, not %llx (%s)", kv->cfg.data_dir,
+				(unsigned long long)st.meta.member_id, (unsigned long long)kv->id,
+				kv->cfg.name);
+			r = -EINVAL;
+			goto out;
+		}
 		kv->cluster_id = st.meta.cluster_id;
 	}
+	kv_members_set(kv, init, ninit);
 	kv->meta = st.meta;
 	kv->applied_conf = st.meta.conf;
 	if ((r = store_init(&kv->store)) < 0)
@@ -561,6 +709,8 @@ int kv_node_start(struct kv *kv, struct err *e)
 	r = 0;
 out:
 	wal_state_free(&st);
+out_init:
+	free(init);
 	return r;
 }
 

@@ -16,14 +16,22 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "kv.h"
 #include "peer_msg.h"
+
+/* Slots for peers: the members, and members being added or removed. */
+#define PEERS_MAX (2 * RAFT_MEMBERS_MAX)
+/* How long a joining member waits for an answer, and how often it asks. */
+#define JOIN_TIMEOUT_MS 3000
+#define JOIN_ATTEMPTS 10
 
 struct peer_conn {
 	struct kv *kv;
@@ -35,6 +43,7 @@ struct peer_conn {
 	struct peer *peer;		/* outbound: whom it reaches; NULL: inbound */
 	bool connecting;
 	bool greeted;			/* inbound: a good HELLO was read */
+	bool answered;			/* inbound: a JOIN was answered; nothing more is read */
 	uint64_t from;			/* inbound: who said HELLO */
 	union {
 		struct tls_server *server;
@@ -52,6 +61,7 @@ struct peer {
 	struct peer_conn *conn;
 	unsigned retry_ms;
 	uint64_t next_try;		/* loop_now_ms() before which not to dial */
+	uint64_t active_since;		/* loop_now_ms() when the connection came up; 0: down */
 };
 
 /*
@@ -72,6 +82,7 @@ static void conn_free(struct peer_conn *c)
 	c->fd = -1;
 	if (c->peer) {
 		c->peer->conn = NULL;
+		c->peer->active_since = 0;
 	} else {
 		for (struct peer_conn **pp = &kv->inbound; *pp; pp = &(*pp)->next)
 			if (*pp == c) {
@@ -127,12 +138,69 @@ static bool member_known(const struct kv *kv, uint64_t id)
 	return false;
 }
 
+/* Does m listen on exactly these peer URLs? */
+static bool member_on(const struct kv_member *m, const struct kv_url *u, size_t n)
+{
+	if (m->npeer != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < m->npeer; j++)
+			found = found || !strcmp(u[i].text, m->peer[j].text);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* A member joining: tell it the cluster and the member table if it was
+ * added (POST /v2/members) on the URLs it gives. */
+static bool join_answer(struct peer_conn *c, const unsigned char *f, size_t len)
+{
+	struct kv *kv = c->kv;
+	struct kv_url u[KV_URLS_MAX];
+	size_t n;
+	uint32_t version;
+	const char *urls;
+	struct err e = { 0 };
+	struct peer_joined j = { .reason = "no member was added on these peer URLs" };
+	struct buf members = BUF_INIT;
+	int r;
+
+	if (peer_join_decode(f, len, &version, &urls) < 0 || kv_urls_parse(u, &n, urls, &e) < 0)
+		return false;
+	if (version != PEER_VERSION) {
+		j.reason = "another version of the peer protocol";
+	} else {
+		for (size_t i = 0; i < kv->nmembers; i++)
+			if (member_on(&kv->members[i], u, n) && kv->members[i].id != kv->id)
+				j.ok = true;
+	}
+	if (j.ok && kv_members_encode(kv->members, kv->nmembers, &members) < 0)
+		j = (struct peer_joined){ .reason = "out of memory" };
+	j.cluster_id = kv->cluster_id;
+	j.members = members.data;
+	j.members_len = members.len;
+	r = peer_joined_encode(&j, &c->out);
+	buf_free(&members);
+	log_info("peer %s asks to join: %s", urls, j.ok ? "told the members" : j.reason);
+	c->answered = true;
+	return r == 0;
+}
+
 /* One whole frame from an inbound connection. false: close it. */
 static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 {
 	struct kv *kv = c->kv;
 	int type = peer_frame_type(f, len);
 
+	if (c->answered) {
+		log_warn("peer connection: a frame after JOIN, closed");
+		return false;
+	}
+	if (!c->greeted && type == PEER_JOIN)
+		return join_answer(c, f, len);
 	if (!c->greeted) {
 		struct peer_hello h;
 
@@ -155,7 +223,8 @@ static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 			const struct kv_member *m = kv_member_find(kv, h.from);
 			const char *cn = c->tls.server->peer.cn;
 
-			if (m && strcmp(cn, m->name)) {
+			/* (An added member has no name until it publishes one.) */
+			if (m && m->name[0] && strcmp(cn, m->name)) {
 				log_warn("peer connection refused: certificate of \"%s\" says it is member "
 					 "%llx (%s)", cn, (unsigned long long)h.from, m->name);
 				return false;
@@ -366,6 +435,7 @@ static void conn_ready(struct loop *l, int fd, uint32_t events, void *arg)
 			return conn_fail(c, strerror(err));
 		c->connecting = false;
 		c->peer->retry_ms = KV_PEER_RETRY_MIN_MS;
+		c->peer->active_since = loop_now_ms();
 	}
 	conn_pump(c);
 }
@@ -446,10 +516,67 @@ static struct peer_conn *dial(struct kv *kv, struct peer *p)
 
 static struct peer *peer_find(struct kv *kv, uint64_t id)
 {
-	for (size_t i = 0; i < kv->npeers; i++)
+	for (size_t i = 0; id && kv->peers && i < kv->npeers; i++)
 		if (kv->peers[i].id == id)
 			return &kv->peers[i];
 	return NULL;
+}
+
+uint64_t kv_peer_active_since(struct kv *kv, uint64_t id)
+{
+	const struct peer *p = peer_find(kv, id);
+
+	return p ? p->active_since : 0;
+}
+
+void kv_peer_learn(struct kv *kv, uint64_t id, const struct kv_url *url)
+{
+	struct peer *p;
+
+	if (!kv->peers || id == kv->id || id == RAFT_NONE)
+		return;
+	if ((p = peer_find(kv, id))) {
+		/* New URLs: the next message dials them. */
+		if (strcmp(p->url.text, url->text)) {
+			p->url = *url;
+			if (p->conn)
+				conn_free(p->conn);
+			p->next_try = 0;
+		}
+		return;
+	}
+	for (size_t i = 0; i < PEERS_MAX && !p; i++)
+		if (!kv->peers[i].id)
+			p = &kv->peers[i];
+	if (!p)
+		return;
+	if ((size_t)(p - kv->peers) >= kv->npeers)
+		kv->npeers = (size_t)(p - kv->peers) + 1;
+	*p = (struct peer){ .id = id, .url = *url, .retry_ms = KV_PEER_RETRY_MIN_MS };
+}
+
+void kv_peers_sync(struct kv *kv)
+{
+	if (!kv->peers)
+		return;
+	for (size_t i = 0; i < kv->nmembers; i++)
+		kv_peer_learn(kv, kv->members[i].id, &kv->members[i].peer[0]);
+	/* A member gone from the table and from Raft's configuration is
+	 * neither dialled nor heard any more. */
+	for (size_t i = 0; i < kv->npeers; i++) {
+		struct peer *p = &kv->peers[i];
+
+		if (!p->id || kv_member_find(kv, p->id) || member_known(kv, p->id))
+			continue;
+		if (p->conn)
+			conn_free(p->conn);
+		memset(p, 0, sizeof(*p));
+	}
+	for (struct peer_conn *c = kv->inbound, *next; c; c = next) {
+		next = c->next;
+		if (c->greeted && !kv_member_find(kv, c->from) && !member_known(kv, c->from))
+			conn_fail(c, "no longer a member");
+	}
 }
 
 /* Queue a frame made by enc for a peer, dialling it if need be. */
@@ -545,6 +672,26 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* The peer certificate, key and CA, once. */
+static int tls_load(struct kv *kv, struct err *e)
+{
+	int r;
+
+	if (kv->peer_tls)
+		return 0;
+	if (!kv->cfg.peer_cert || !kv->cfg.peer_key || !kv->cfg.peer_ca) {
+		err_set(e, 0, "https peer URLs need --peer-cert-file, --peer-key-file and "
+			"--peer-trusted-ca-file");
+		return -EINVAL;
+	}
+	if ((r = tls_chain_load(&kv->chain, kv->cfg.peer_cert, e)) < 0 ||
+	    (r = tls_key_load(&kv->key, kv->cfg.peer_key, e)) < 0 ||
+	    (r = tls_anchors_load(&kv->anchors, kv->cfg.peer_ca, e)) < 0)
+		return r;
+	kv->peer_tls = true;
+	return 0;
+}
+
 int kv_peers_start(struct kv *kv, struct err *e)
 {
 	bool tls = false, plain = false;
@@ -576,29 +723,13 @@ int kv_peers_start(struct kv *kv, struct err *e)
 					return -EINVAL;
 				}
 	}
-	if (tls) {
-		if (!kv->cfg.peer_cert || !kv->cfg.peer_key || !kv->cfg.peer_ca) {
-			err_set(e, 0, "https peer URLs need --peer-cert-file, --peer-key-file and "
-				"--peer-trusted-ca-file");
-			return -EINVAL;
-		}
-		if ((r = tls_chain_load(&kv->chain, kv->cfg.peer_cert, e)) < 0 ||
-		    (r = tls_key_load(&kv->key, kv->cfg.peer_key, e)) < 0 ||
-		    (r = tls_anchors_load(&kv->anchors, kv->cfg.peer_ca, e)) < 0)
-			return r;
-		kv->peer_tls = true;
-	}
-	kv->peers = calloc(kv->nmembers, sizeof(*kv->peers));
+	if (tls && (r = tls_load(kv, e)) < 0)
+		return r;
+	kv->peers = calloc(PEERS_MAX, sizeof(*kv->peers));
 	if (!kv->peers)
 		return -ENOMEM;
-	for (size_t i = 0; i < kv->nmembers; i++) {
-		if (kv->members[i].id == kv->id)
-			continue;
-		kv->peers[kv->npeers].id = kv->members[i].id;
-		kv->peers[kv->npeers].url = kv->members[i].peer[0];
-		kv->peers[kv->npeers].retry_ms = KV_PEER_RETRY_MIN_MS;
-		kv->npeers++;
-	}
+	kv_peers_sync(kv);
+	kv_learn_members(kv, kv->raft.log, kv->raft.nlog);
 	for (size_t i = 0; i < kv->cfg.nlisten_peer; i++) {
 		struct sockaddr_storage ss;
 		socklen_t slen;
@@ -627,7 +758,7 @@ void kv_peers_stop(struct kv *kv)
 {
 	while (kv->inbound)
 		conn_free(kv->inbound);
-	for (size_t i = 0; i < kv->npeers; i++)
+	for (size_t i = 0; kv->peers && i < kv->npeers; i++)
 		if (kv->peers[i].conn)
 			conn_free(kv->peers[i].conn);
 	kv_peers_reap(kv);
@@ -637,4 +768,148 @@ void kv_peers_stop(struct kv *kv)
 	}
 	free(kv->peers);
 	kv->peers = NULL;
+}
+
+/* --- joining a running cluster -------------------------------------------------------- */
+
+static int sock_read(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t n = recv(*(int *)ctx, buf, len, 0);
+
+	return n > 0 ? (int)n : -1;
+}
+
+static int sock_write(void *ctx, const unsigned char *buf, size_t len)
+{
+	ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+
+	return n > 0 ? (int)n : -1;
+}
+
+/* Send JOIN to url and read the answer into reply, blocking, each step
+ * within JOIN_TIMEOUT_MS. 0 or -1 (e says why). */
+static int join_ask(struct kv *kv, const struct kv_url *url, struct buf *reply, struct err *e)
+{
+	struct timeval tv = { JOIN_TIMEOUT_MS / 1000, (JOIN_TIMEOUT_MS % 1000) * 1000 };
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	char urls[KV_URLS_MAX * KV_URL_MAX] = "";
+	struct buf out = BUF_INIT;
+	struct tls_client *tc = NULL;
+	br_sslio_context io;
+	int fd = -1, fam = sockaddr_of(url, &ss, &slen), r = -1;
+	size_t n = 0;
+
+	for (size_t i = 0; i < kv->cfg.nadvertise_peer; i++)
+		n += (size_t)snprintf(urls + n, sizeof(urls) - n, "%s%s", i ? "," : "",
+				      kv->cfg.advertise_peer[i].text);
+	if (fam < 0 || (fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&ss, slen) < 0) {
+		err_set(e, 0, "%s: %s", url->text, strerror(errno));
+		goto out;
+	}
+	if (peer_join_encode(PEER_VERSION, urls, &out) < 0)
+		goto out;
+	if (url->tls) {
+		if (tls_load(kv, e) < 0 || !(tc = malloc(sizeof(*tc))) ||
+		    tls_client_init(tc, url->host, &kv->anchors, &kv->chain, &kv->key, e) < 0)
+			goto out;
+		br_sslio_init(&io, &tc->cc.eng, sock_read, &fd, sock_write, &fd);
+		if (br_sslio_write_all(&io, out.data, out.len) < 0 || br_sslio_flush(&io) < 0) {
+			err_set(e, 0, "%s: TLS: %s", url->text, tls_strerror(br_ssl_engine_last_error(&tc->cc.eng)));
+			goto out;
+		}
+	} else if (send(fd, out.data, out.len, MSG_NOSIGNAL) != (ssize_t)out.len) {
+		err_set(e, 0, "%s: %s", url->text, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		unsigned char chunk[4096];
+		int64_t flen = peer_frame_len(reply->data, reply->len);
+		int got;
+
+		if (flen < 0)
+			break;
+		if (flen > 0) {
+			r = 0;
+			break;
+		}
+		got = tc ? br_sslio_read(&io, chunk, sizeof(chunk)) : (int)recv(fd, chunk, sizeof(chunk), 0);
+		if (got <= 0 || buf_append(reply, chunk, (size_t)got) < 0)
+			break;
+	}
+	if (r < 0)
+		err_set(e, 0, "%s: no answer to JOIN", url->text);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tc);
+	buf_free(&out);
+	return r;
+}
+
+int kv_peers_join(struct kv *kv, struct kv_member *m, size_t *n, struct err *e)
+{
+	struct kv_member *ic = calloc(RAFT_MEMBERS_MAX, sizeof(*ic));
+	size_t nic;
+	int r = -EINVAL;
+
+	if (!ic)
+		return -ENOMEM;
+	if (kv_cluster_parse(ic, &nic, kv->cfg.initial_cluster, kv->cfg.token, e) < 0)
+		goto out;
+	/* Every member listed but this one, in turn, until one answers. */
+	for (int attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+		if (attempt)
+			sleep(1);
+		for (size_t i = 0; i < nic; i++) {
+			struct buf reply = BUF_INIT;
+			struct peer_joined j;
+
+			if (member_on(&ic[i], kv->cfg.advertise_peer, kv->cfg.nadvertise_peer))
+				continue;
+			if (join_ask(kv, &ic[i].peer[0], &reply, e) < 0) {
+				log_info("joining: %s", e->msg);
+				buf_free(&reply);
+				continue;
+			}
+			if (peer_joined_decode(&j, reply.data, reply.len) < 0 ||
+			    (j.ok && kv_members_decode(m, n, j.members, j.members_len) < 0)) {
+				err_set(e, 0, "%s: a malformed answer to JOIN", ic[i].peer[0].text);
+				buf_free(&reply);
+				continue;
+			}
+			if (!j.ok) {
+				err_set(e, 0, "%s says: %s", ic[i].peer[0].text, j.reason);
+				log_info("joining: %s", e->msg);
+				buf_free(&reply);
+				continue;
+			}
+			buf_free(&reply);
+			for (size_t k = 0; k < *n; k++)
+				if (member_on(&m[k], kv->cfg.advertise_peer, kv->cfg.nadvertise_peer)) {
+					kv->id = m[k].id;
+					kv->cluster_id = j.cluster_id;
+					log_info("joining cluster %llx as member %llx",
+						 (unsigned long long)kv->cluster_id, (unsigned long long)kv->id);
+					r = 0;
+					goto out;
+				}
+			err_set(e, 0, "%s: the member table has no member on this member's peer URLs",
+				ic[i].peer[0].text);
+		}
+	}
+	{
+		char last[sizeof(e->msg)];
+
+		snprintf(last, sizeof(last), "%s", e->msg[0] ? e->msg : "no member answered");
+		err_set(e, 0, "could not join the cluster in --initial-cluster (%s); add this member "
+			"first (etcdctl member add)", last);
+	}
+	r = -EAGAIN;
+out:
+	free(ic);
+	return r;
 }

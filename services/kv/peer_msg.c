@@ -207,3 +207,71 @@ int peer_propose_decode(const void *frame, size_t len, const void **cmd, size_t 
 	*cmd = dec_str(&d, PEER_FRAME_MAX, cmd_len);
 	return d.ok && !d.len ? 0 : -EBADMSG;
 }
+
+/* The longest peer URL list or reason a JOIN or JOINED carries. */
+#define JOIN_TEXT_MAX 1024
+
+int peer_join_encode(uint32_t version, const char *peer_urls, struct buf *out)
+{
+	struct enc e = { out, true };
+	size_t start = frame_begin(&e, PEER_JOIN);
+
+	enc_u32(&e, version);
+	enc_str(&e, peer_urls, strlen(peer_urls) + 1);
+	return frame_end(&e, start);
+}
+
+int peer_joined_encode(const struct peer_joined *j, struct buf *out)
+{
+	struct enc e = { out, true };
+	size_t start = frame_begin(&e, PEER_JOINED);
+
+	enc_u8(&e, j->ok);
+	if (j->ok) {
+		enc_u64(&e, j->cluster_id);
+		enc_str(&e, j->members, j->members_len);
+	} else {
+		enc_str(&e, j->reason, strlen(j->reason) + 1);
+	}
+	return frame_end(&e, start);
+}
+
+/* A string sent with its NUL, and none inside. */
+static const char *dec_text(struct dec *d)
+{
+	size_t n;
+	const unsigned char *p = dec_str(d, JOIN_TEXT_MAX, &n);
+
+	if (!p || !n || p[n - 1] || memchr(p, 0, n - 1)) {
+		d->ok = false;
+		return NULL;
+	}
+	return (const char *)p;
+}
+
+int peer_join_decode(const void *frame, size_t len, uint32_t *version, const char **peer_urls)
+{
+	struct dec d = frame_body(frame, len, PEER_JOIN);
+
+	*version = dec_u32(&d);
+	*peer_urls = dec_text(&d);
+	return d.ok && !d.len ? 0 : -EBADMSG;
+}
+
+int peer_joined_decode(struct peer_joined *j, const void *frame, size_t len)
+{
+	struct dec d = frame_body(frame, len, PEER_JOINED);
+	uint8_t ok = dec_u8(&d);
+
+	memset(j, 0, sizeof(*j));
+	if (ok > 1)
+		return -EBADMSG;
+	j->ok = ok;
+	if (ok) {
+		j->cluster_id = dec_u64(&d);
+		j->members = dec_str(&d, PEER_FRAME_MAX, &j->members_len);
+	} else {
+		j->reason = dec_text(&d);
+	}
+	return d.ok && !d.len ? 0 : -EBADMSG;
+}

@@ -13,12 +13,19 @@
  * that said HELLO. PROPOSE carries a command (cmd.h) from a follower to
  * the leader, which proposes it as it is (etcd forwards proposals so too).
  *
+ * A member that joins a running cluster (--initial-cluster-state
+ * existing) knows neither its ID nor the cluster's: instead of HELLO it
+ * sends JOIN with its peer URLs, and is answered with JOINED, the
+ * cluster's ID and member table if a member on those URLs was added, or
+ * why not. Then the connection is closed.
+ *
  * Decoding is pure and checks every field; entries and snapshot data point
  * into the frame. Fuzzed by tests/fuzz/fuzz_peer.c.
  */
 #ifndef PITH_KV_PEER_MSG_H
 #define PITH_KV_PEER_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +43,18 @@ enum peer_frame {
 	PEER_HELLO = 1,
 	PEER_RAFT = 2,
 	PEER_PROPOSE = 3,
+	PEER_JOIN = 4,
+	PEER_JOINED = 5,
+};
+
+/* JOINED: ok, with the cluster and its member table (kv_members_encode);
+ * or not, with the reason. */
+struct peer_joined {
+	bool ok;
+	uint64_t cluster_id;
+	const void *members;
+	size_t members_len;
+	const char *reason;	/* NUL-terminated in the frame */
 };
 
 struct peer_hello {
@@ -48,6 +67,8 @@ struct peer_hello {
 int peer_hello_encode(const struct peer_hello *h, struct buf *out);
 int peer_raft_encode(const struct raft_msg *m, struct buf *out);
 int peer_propose_encode(const void *cmd, size_t len, struct buf *out);
+int peer_join_encode(uint32_t version, const char *peer_urls, struct buf *out);
+int peer_joined_encode(const struct peer_joined *j, struct buf *out);
 
 /*
  * Is a whole frame at the start of data? Its length (header included) if
@@ -65,5 +86,8 @@ int peer_hello_decode(struct peer_hello *h, const void *frame, size_t len);
 int peer_raft_decode(struct raft_msg *m, const void *frame, size_t len);
 void peer_raft_free(struct raft_msg *m);
 int peer_propose_decode(const void *frame, size_t len, const void **cmd, size_t *cmd_len);
+/* JOIN: the version and the peer URLs, joined by commas (NUL-terminated in the frame). */
+int peer_join_decode(const void *frame, size_t len, uint32_t *version, const char **peer_urls);
+int peer_joined_decode(struct peer_joined *j, const void *frame, size_t len);
 
 #endif

@@ -103,6 +103,23 @@ int raft_conf_decode(struct raft_conf *c, const unsigned char *in, size_t len)
 	return 0;
 }
 
+int raft_conf_entry_decode(struct raft_conf *c, const unsigned char *in, size_t len,
+			   const unsigned char **ctx, size_t *ctx_len)
+{
+	size_t need;
+
+	if (len < 2)
+		return -EINVAL;
+	need = 2 + 8 * ((size_t)in[0] + in[1]);
+	if (len < need || raft_conf_decode(c, in, need) < 0)
+		return -EINVAL;
+	if (ctx) {
+		*ctx = in + need;
+		*ctx_len = len - need;
+	}
+	return 0;
+}
+
 /* --- the log ------------------------------------------------------------- */
 
 uint64_t raft_last_index(const struct raft *r)
@@ -191,22 +208,45 @@ static int log_push(struct raft *r, uint64_t term, uint8_t type, const void *dat
 	return 0;
 }
 
-/* The latest configuration in the log, else the snapshot's (section 4.1:
- * a server uses the newest one it has, committed or not). */
+static void progress_keep_reset(struct raft *r);
+
+/*
+ * The configuration in force: the newest committed one in the log, else
+ * the snapshot's. A change takes effect once committed under the
+ * configuration before it, as etcd's Raft does, rather than once appended
+ * (section 4.1): so a member can be added to a cluster of one before it
+ * runs. Safety holds the same way, because the leader allows one change
+ * at a time and only after it has committed an entry of its own term
+ * (raft_change_conf). pending_conf_index is the newest configuration entry
+ * in the log if it is not in force yet.
+ */
 static void conf_recompute(struct raft *r)
 {
-	for (size_t i = r->nlog; i-- > 0;) {
+	uint64_t was = r->conf_index;
+	bool found = false;
+
+	r->pending_conf_index = 0;
+	for (size_t i = r->nlog; i-- > 0 && !found;) {
 		struct raft_conf c;
 
-		if (r->log[i].type == RAFT_ENTRY_CONF &&
-		    raft_conf_decode(&c, r->log[i].data, r->log[i].len) == 0) {
-			r->conf = c;
-			r->conf_index = r->log[i].index;
-			return;
+		if (r->log[i].type != RAFT_ENTRY_CONF ||
+		    raft_conf_entry_decode(&c, r->log[i].data, r->log[i].len, NULL, NULL) < 0)
+			continue;
+		if (r->log[i].index > r->commit) {
+			if (!r->pending_conf_index)
+				r->pending_conf_index = r->log[i].index;
+			continue;
 		}
+		r->conf = c;
+		r->conf_index = r->log[i].index;
+		found = true;
 	}
-	r->conf = r->snapshot.conf;
-	r->conf_index = 0;
+	if (!found) {
+		r->conf = r->snapshot.conf;
+		r->conf_index = 0;
+	}
+	if (r->role == RAFT_LEADER && r->conf_index != was)
+		progress_keep_reset(r);
 }
 
 /* --- messages ------------------------------------------------------------ */
@@ -270,6 +310,36 @@ static void progress_reset(struct raft *r)
 }
 
 static void send_append(struct raft *r, struct raft_progress *p, bool empty_too);
+
+/* Progress for a new configuration, keeping what is known of those in both. */
+static void progress_keep_reset(struct raft *r)
+{
+	struct raft_progress old[RAFT_MEMBERS_MAX * 2];
+	size_t nold = r->nprs;
+
+	memcpy(old, r->prs, sizeof(old));
+	progress_reset(r);
+	for (size_t i = 0; i < r->nprs; i++)
+		for (size_t k = 0; k < nold; k++)
+			if (old[k].id == r->prs[i].id) {
+				bool learner = r->prs[i].learner;
+
+				r->prs[i] = old[k];
+				r->prs[i].learner = learner;
+			}
+	/* A member just removed gets one last append, whose commit index
+	 * covers its removal: it applies that and can stop, instead of
+	 * waiting for a leader that no longer writes to it. */
+	for (size_t k = 0; k < nold; k++)
+		if (old[k].id != r->id && !progress(r, old[k].id)) {
+			struct raft_progress p = old[k];
+
+			p.state = PR_PROBE;
+			p.paused = false;
+			p.next = p.match + 1;
+			send_append(r, &p, true);
+		}
+}
 
 static void broadcast_append(struct raft *r)
 {
@@ -563,6 +633,8 @@ static void follower_commit(struct raft *r, uint64_t commit)
 		uint64_t last = raft_last_index(r);
 
 		r->commit = commit < last ? commit : last;
+		if (r->pending_conf_index && r->pending_conf_index <= r->commit)
+			conf_recompute(r);
 	}
 }
 
@@ -619,6 +691,7 @@ static void handle_snapshot(struct raft *r, const struct raft_msg *m)
 	if (m->snap.index <= raft_last_index(r) && term_at(r, m->snap.index) == m->snap.term) {
 		/* The log already holds it: commit up to it and keep the rest. */
 		r->commit = m->snap.index;
+		conf_recompute(r);
 		if ((resp = msg_new(r, RAFT_MSG_APPEND_RESP, m->from)))
 			resp->index = raft_last_index(r);
 		return;
@@ -696,10 +769,11 @@ static void tally(struct raft *r, const struct raft_msg *m)
 /* Committed configuration changes that concern the leader itself. */
 static void after_commit(struct raft *r)
 {
+	if (r->pending_conf_index && r->pending_conf_index <= r->commit)
+		conf_recompute(r);
 	/* Section 4.2.2: a leader removed from the configuration steps down
 	 * once the change is committed. */
-	if (r->role == RAFT_LEADER && r->conf_index && r->conf_index <= r->commit &&
-	    !raft_is_voter(&r->conf, r->id))
+	if (r->role == RAFT_LEADER && !raft_is_voter(&r->conf, r->id))
 		become_follower(r, r->term, RAFT_NONE);
 }
 
@@ -878,16 +952,15 @@ void raft_tick(struct raft *r)
 
 /* --- the caller's requests -------------------------------------------------------- */
 
-int64_t raft_propose(struct raft *r, const void *data, uint32_t len)
+/* The leader appends an entry of its own and sends it on. Its index, or -ENOMEM. */
+static int64_t leader_append(struct raft *r, uint8_t type, const void *data, uint32_t len)
 {
 	struct raft_progress *self;
 
-	if (r->role != RAFT_LEADER)
-		return -EPERM;
-	if (r->transferee != RAFT_NONE)
-		return -EBUSY;
-	if (log_push(r, r->term, RAFT_ENTRY_NORMAL, data, len) < 0)
+	if (log_push(r, r->term, type, data, len) < 0)
 		return -ENOMEM;
+	if (type == RAFT_ENTRY_CONF)
+		r->pending_conf_index = raft_last_index(r);
 	if ((self = progress(r, r->id)))
 		self->next = raft_last_index(r) + 1;
 	if (maybe_commit(r))
@@ -896,16 +969,29 @@ int64_t raft_propose(struct raft *r, const void *data, uint32_t len)
 	return (int64_t)raft_last_index(r);
 }
 
-int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id)
+int64_t raft_propose(struct raft *r, const void *data, uint32_t len)
+{
+	if (r->role != RAFT_LEADER)
+		return -EPERM;
+	if (r->transferee != RAFT_NONE)
+		return -EBUSY;
+	return leader_append(r, RAFT_ENTRY_NORMAL, data, len);
+}
+
+int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id,
+			 const void *ctx, size_t ctx_len)
 {
 	struct raft_conf c = r->conf;
-	unsigned char buf[RAFT_CONF_BYTES];
-	struct raft_progress *self;
+	unsigned char *buf;
+	int64_t idx;
 	int n;
 
 	if (r->role != RAFT_LEADER)
 		return -EPERM;
-	if (r->conf_index > r->commit || r->transferee != RAFT_NONE)
+	/* One change at a time, and none before this leader has committed an
+	 * entry of its term: a change a previous leader left uncommitted may
+	 * still be in force on some members. */
+	if (r->pending_conf_index || r->transferee != RAFT_NONE || term_at(r, r->commit) != r->term)
 		return -EBUSY;
 	if (id == RAFT_NONE)
 		return -EINVAL;
@@ -929,35 +1015,19 @@ int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id
 	}
 	if (!c.nvoters)
 		return -EINVAL;
-	if ((n = raft_conf_encode(&c, buf, sizeof(buf))) < 0)
-		return n;
-	if (log_push(r, r->term, RAFT_ENTRY_CONF, buf, (uint32_t)n) < 0)
+	if (ctx_len > RAFT_CONF_CONTEXT_MAX)
+		return -EINVAL;
+	if (!(buf = malloc(RAFT_CONF_BYTES + ctx_len)))
 		return -ENOMEM;
-	r->conf = c;
-	r->conf_index = raft_last_index(r);
-	/* Progress for the new configuration, keeping what is known. */
-	{
-		struct raft_progress old[RAFT_MEMBERS_MAX * 2];
-		size_t nold = r->nprs;
-
-		memcpy(old, r->prs, sizeof(old));
-		progress_reset(r);
-		for (size_t i = 0; i < r->nprs; i++)
-			for (size_t k = 0; k < nold; k++)
-				if (old[k].id == r->prs[i].id) {
-					bool learner = r->prs[i].learner;
-
-					r->prs[i] = old[k];
-					r->prs[i].learner = learner;
-				}
+	if ((n = raft_conf_encode(&c, buf, RAFT_CONF_BYTES)) < 0) {
+		free(buf);
+		return n;
 	}
-	if ((self = progress(r, r->id)))
-		self->next = raft_last_index(r) + 1;
-	if (maybe_commit(r))
-		after_commit(r);
-	if (r->role == RAFT_LEADER)
-		broadcast_append(r);
-	return (int64_t)r->conf_index;
+	if (ctx_len)
+		memcpy(buf + n, ctx, ctx_len);
+	idx = leader_append(r, RAFT_ENTRY_CONF, buf, (uint32_t)((size_t)n + ctx_len));
+	free(buf);
+	return idx;
 }
 
 int raft_transfer_leader(struct raft *r, uint64_t to)
@@ -996,7 +1066,7 @@ int raft_compact(struct raft *r, uint64_t index, const void *data, size_t len)
 		const struct raft_entry *c = raft_entry_at(r, i);
 
 		if (c->type == RAFT_ENTRY_CONF) {
-			raft_conf_decode(&r->snapshot.conf, c->data, c->len);
+			raft_conf_entry_decode(&r->snapshot.conf, c->data, c->len, NULL, NULL);
 			break;
 		}
 		if (i == r->first_index)
@@ -1135,16 +1205,16 @@ int raft_init(struct raft *r, const struct raft_config *c)
 			return err;
 		}
 	}
-	conf_recompute(r);
-	if (!r->conf.nvoters) {
-		raft_free(r);
-		return -EINVAL;
-	}
 	r->term = c->hs.term;
 	r->vote = c->hs.vote;
 	r->commit = c->hs.commit < r->snapshot.index ? r->snapshot.index : c->hs.commit;
 	if (r->commit > raft_last_index(r))
 		r->commit = raft_last_index(r);
+	conf_recompute(r);
+	if (!r->conf.nvoters) {
+		raft_free(r);
+		return -EINVAL;
+	}
 	r->applied = r->snapshot.index;
 	r->stable = raft_last_index(r);
 	r->prev_hs = (struct raft_hard_state){ r->term, r->vote, r->commit };

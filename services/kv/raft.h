@@ -98,6 +98,12 @@ struct raft_conf {
 #define RAFT_CONF_BYTES (2 + 8 * 2 * RAFT_MEMBERS_MAX)
 int raft_conf_encode(const struct raft_conf *c, unsigned char *out, size_t len);
 int raft_conf_decode(struct raft_conf *c, const unsigned char *in, size_t len);
+/* A configuration entry's data: the configuration, then the caller's
+ * context (what raft_change_conf was given; at most RAFT_CONF_CONTEXT_MAX
+ * bytes), which *ctx points at. 0 or -EINVAL. */
+#define RAFT_CONF_CONTEXT_MAX 65536
+int raft_conf_entry_decode(struct raft_conf *c, const unsigned char *in, size_t len,
+			   const unsigned char **ctx, size_t *ctx_len);
 
 struct raft_snapshot_meta {
 	uint64_t index;		/* the last entry the snapshot covers */
@@ -220,8 +226,9 @@ struct raft {
 	size_t snap_len;
 
 	uint64_t stable;	/* entries up to here are on disk (or handed out to be) */
-	struct raft_conf conf;	/* the latest configuration in the log */
+	struct raft_conf conf;	/* the configuration in force: the latest committed */
 	uint64_t conf_index;	/* where it is (0: from the snapshot or the start) */
+	uint64_t pending_conf_index;	/* a newer one in the log, not committed yet (0: none) */
 
 	unsigned election_tick, heartbeat_tick, randomized_timeout;
 	unsigned election_elapsed, heartbeat_elapsed;
@@ -278,11 +285,16 @@ int raft_step(struct raft *r, const struct raft_msg *m);
 int64_t raft_propose(struct raft *r, const void *data, uint32_t len);
 
 /* A membership change, one server at a time (section 4.1): add a voter, a
- * learner, or remove a member. Its index, -EPERM (not the leader), -EBUSY
- * (another change is not committed yet), -EINVAL (no such member, or the
- * result would have no voter, or more than RAFT_MEMBERS_MAX). */
+ * learner, or remove a member. It takes effect on every member once it is
+ * committed (under the configuration before it), as in etcd. ctx (ctx_len
+ * bytes) rides in the entry for the caller (who the member is). Its index,
+ * -EPERM (not the leader), -EBUSY (another change is not committed yet, or
+ * this leader has not committed an entry of its term yet), -EINVAL (no
+ * such member, or the result would have no voter, or more than
+ * RAFT_MEMBERS_MAX, or ctx too long). */
 enum raft_conf_change { RAFT_ADD_VOTER, RAFT_ADD_LEARNER, RAFT_REMOVE };
-int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id);
+int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id,
+			 const void *ctx, size_t ctx_len);
 
 /* Ask for a linearizable read (section 6.4): a struct raft_read with this
  * context comes out of a later ready once it is safe. 0, -EPERM (not the

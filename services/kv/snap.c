@@ -1,14 +1,14 @@
 /*
  * Snapshots of the state machine (thesis chapter 5): the store and the
- * members' published attributes, in <data-dir>/snap/<index>-<term>.snap.
+ * member table, in <data-dir>/snap/<index>-<term>.snap.
  *
  * A file:
  *	"PKVS", u32 version (1), u64 index, u64 term,
  *	the configuration as of index (raft_conf_encode, length-prefixed),
  *	the blob (length-prefixed): what Raft sends to a lagging member,
  *	u32 CRC-32C of everything before it
- * The blob: the store (store_snapshot, length-prefixed), u32 members,
- * each u64 id, name and client URLs (length-prefixed).
+ * The blob: the store (store_snapshot, length-prefixed), then the member
+ * table (kv_members_encode).
  *
  * Order, so that a crash at any point leaves a state that starts: the file
  * is written to a temporary name, synced, renamed, the directory synced;
@@ -29,7 +29,7 @@
 #include "unit_load.h"
 
 #define SNAP_MAGIC "PKVS"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 /* Snapshot files kept: the newest, and one before it. */
 #define SNAP_KEEP 2
 /* The largest snapshot file read back. */
@@ -45,52 +45,25 @@ static int blob_make(struct kv *kv, struct buf *out)
 		return r;
 	enc_str(&e, st.data, st.len);
 	buf_free(&st);
-	enc_u32(&e, (uint32_t)kv->nmembers);
-	for (size_t i = 0; i < kv->nmembers; i++) {
-		const struct kv_member *m = &kv->members[i];
-		char urls[KV_URLS_MAX * KV_URL_MAX] = "";
-		size_t n = 0;
-
-		for (size_t j = 0; j < m->nclient; j++)
-			n += (size_t)snprintf(urls + n, sizeof(urls) - n, "%s%s", j ? "," : "", m->client[j]);
-		enc_u64(&e, m->id);
-		enc_str(&e, m->name, strlen(m->name));
-		enc_str(&e, urls, n);
-	}
-	return e.ok ? 0 : -ENOMEM;
+	if (!e.ok)
+		return -ENOMEM;
+	return kv_members_encode(kv->members, kv->nmembers, out);
 }
 
 static int blob_apply(struct kv *kv, const void *data, size_t len)
 {
 	struct dec d = { data, len, true };
-	size_t slen;
+	struct kv_member m[RAFT_MEMBERS_MAX];
+	size_t slen, n;
 	const unsigned char *st = dec_str(&d, SNAP_FILE_MAX, &slen);
-	uint32_t n;
 	int r;
 
-	if (!d.ok)
-		return -EBADMSG;
-	n = dec_u32(&d);
-	if (!d.ok || n > RAFT_MEMBERS_MAX * 2)
+	if (!d.ok || kv_members_decode(m, &n, d.p, d.len) < 0)
 		return -EBADMSG;
 	if ((r = store_restore(&kv->store, st, slen)) < 0)
 		return r;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t id = dec_u64(&d);
-		size_t nlen, ulen;
-		const unsigned char *name = dec_str(&d, KV_NAME_MAX, &nlen);
-		const unsigned char *urls = dec_str(&d, KV_URLS_MAX * KV_URL_MAX, &ulen);
-		char nm[KV_NAME_MAX + 1], u[KV_URLS_MAX * KV_URL_MAX + 1];
-
-		if (!d.ok)
-			return -EBADMSG;
-		memcpy(nm, name, nlen);
-		nm[nlen] = 0;
-		memcpy(u, urls, ulen);
-		u[ulen] = 0;
-		kv_member_attr(kv, id, nm, u);
-	}
-	return d.len ? -EBADMSG : 0;
+	kv_members_set(kv, m, n);
+	return 0;
 }
 
 static void snap_name(char *out, size_t len, uint64_t index, uint64_t term)
@@ -303,6 +276,7 @@ int kv_snapshot_load(struct kv *kv, uint64_t index, uint64_t term, struct raft_c
 	size_t len, clen, blen;
 	struct dec d;
 	const unsigned char *cb, *blob;
+	uint32_t v;
 	int r;
 
 	if ((r = snap_dir(kv, dir, sizeof(dir))) < 0)
@@ -324,7 +298,12 @@ int kv_snapshot_load(struct kv *kv, uint64_t index, uint64_t term, struct raft_c
 					     (unsigned char)text[len - 1]))
 		goto bad;
 	dec_bytes(&d, 4);
-	if (dec_u32(&d) != SNAP_VERSION || dec_u64(&d) != index || dec_u64(&d) != term)
+	if ((v = dec_u32(&d)) != SNAP_VERSION) {
+		err_set(e, 0, "%s: snapshot format %u, this pith-kv reads %u", path, v, SNAP_VERSION);
+		r = -EBADMSG;
+		goto out;
+	}
+	if (dec_u64(&d) != index || dec_u64(&d) != term)
 		goto bad;
 	cb = dec_str(&d, RAFT_CONF_BYTES, &clen);
 	blob = dec_str(&d, len, &blen);

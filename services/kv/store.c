@@ -396,8 +396,11 @@ static void history_push(struct store *s, const struct store_event *ev)
 {
 	struct store_event *c = calloc(1, sizeof(*c));
 
+	/* Watchers first: the event reaches them even if it cannot be kept. */
+	if (s->on_event)
+		s->on_event(s->on_event_arg, ev);
 	if (!c)
-		return;	/* a watcher that needed it gets 401 and starts over */
+		return;	/* a watcher asking for it later gets 401 and starts over */
 	*c = (struct store_event){ ev->action, ev->index, BUF_INIT, BUF_INIT, strdup(ev->key), ev->dir, false };
 	if (!c->key || buf_append(&c->node, ev->node.data, ev->node.len) < 0 ||
 	    buf_append(&c->prev, ev->prev.data, ev->prev.len) < 0) {

@@ -94,6 +94,13 @@ struct store {
 	struct store_event *history[STORE_HISTORY_MAX];
 	size_t hstart, hcount;
 	size_t hbytes;		/* what the history holds, bounded too */
+	/* Watchers' hook, or NULL: called with each event as it enters the
+	 * history, so that watchers see every event even when one batch
+	 * applies more than STORE_HISTORY_MAX; called with NULL when
+	 * store_restore has replaced the tree and emptied the history (events
+	 * up to the restored index were never seen). It must not change s. */
+	void (*on_event)(void *arg, const struct store_event *ev);
+	void *on_event_arg;
 };
 
 int store_init(struct store *s);

@@ -121,7 +121,11 @@ int store_restore(struct store *s, const void *data, size_t len)
 		store_free(&fresh);
 		return r;
 	}
+	fresh.on_event = s->on_event;
+	fresh.on_event_arg = s->on_event_arg;
 	store_free(s);
 	*s = fresh;
+	if (s->on_event)
+		s->on_event(s->on_event_arg, NULL);
 	return 0;
 }

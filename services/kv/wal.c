@@ -105,7 +105,9 @@ int wal_meta(struct wal *w, const struct wal_meta *m)
 	put64(p + 8, m->cluster_id);
 	if ((n = raft_conf_encode(&m->conf, p + 16, RAFT_CONF_BYTES)) < 0)
 		return n;
-	return record(w, WAL_META, p, 16 + (size_t)n, NULL, 0);
+	if (m->members_len > WAL_MEMBERS_MAX)
+		return -EINVAL;
+	return record(w, WAL_META, p, 16 + (size_t)n, m->members, m->members_len);
 }
 
 int wal_hard_state(struct wal *w, const struct raft_hard_state *hs)
@@ -154,13 +156,22 @@ static void entries_drop_from(struct wal_state *st, uint64_t index)
 static int replay(struct wal_state *st, unsigned type, const unsigned char *p, size_t len)
 {
 	switch (type) {
-	case WAL_META:
-		if (len < 16 || raft_conf_decode(&st->meta.conf, p + 16, len - 16) < 0)
+	case WAL_META: {
+		const unsigned char *members;
+		size_t mlen;
+
+		/* The member table follows the configuration (a directory
+		 * written before it had one has none). */
+		if (len < 16 || raft_conf_entry_decode(&st->meta.conf, p + 16, len - 16, &members, &mlen) < 0 ||
+		    mlen > WAL_MEMBERS_MAX)
 			return -EBADMSG;
+		memcpy(st->meta.members, members, mlen);
+		st->meta.members_len = mlen;
 		st->meta.member_id = get64(p);
 		st->meta.cluster_id = get64(p + 8);
 		st->found = true;
 		return 0;
+	}
 	case WAL_HARD_STATE:
 		if (len != 24)
 			return -EBADMSG;

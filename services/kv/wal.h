@@ -38,16 +38,21 @@
 #define WAL_RECORD_MAX (64 * 1024 * 1024)
 
 enum wal_record {
-	WAL_META = 1,		/* member id, cluster id, and the first configuration */
+	WAL_META = 1,		/* member id, cluster id, the first configuration and members */
 	WAL_HARD_STATE = 2,	/* term, vote, commit */
 	WAL_ENTRY = 3,		/* one Raft entry: it replaces any at its index and after */
 	WAL_SNAPSHOT = 4,	/* a snapshot up to index/term was saved: the log starts again after it */
 };
 
+/* The member table the log starts from (bytes the WAL does not read). */
+#define WAL_MEMBERS_MAX 16384
+
 struct wal_meta {
 	uint64_t member_id;
 	uint64_t cluster_id;
 	struct raft_conf conf;
+	unsigned char members[WAL_MEMBERS_MAX];
+	size_t members_len;
 };
 
 /* What wal_open read back: what raft_init needs. */

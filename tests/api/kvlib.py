@@ -208,8 +208,9 @@ def member_flags(name, data_dir, client_port, peer_port, initial_cluster, state=
 
 
 def spawn_member(impl, tmpdir, name="n1", client_port=None, peer_port=None,
-                 initial_cluster=None, extra=()):
-    """Start a member without waiting for it."""
+                 initial_cluster=None, extra=(), state="new"):
+    """Start a member without waiting for it; state "existing" joins a
+    running cluster it was added to."""
     prog = binary(impl)
     if client_port is None or peer_port is None:
         c, p = free_ports(2)
@@ -220,7 +221,7 @@ def spawn_member(impl, tmpdir, name="n1", client_port=None, peer_port=None,
     os.makedirs(tmpdir, exist_ok=True)
     data_dir = os.path.join(tmpdir, "%s-%s.data" % (impl, name))
     log_path = os.path.join(tmpdir, "%s-%s.log" % (impl, name))
-    argv = [prog] + member_flags(name, data_dir, client_port, peer_port, initial_cluster) + list(extra)
+    argv = [prog] + member_flags(name, data_dir, client_port, peer_port, initial_cluster, state) + list(extra)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=child_env(), start_new_session=True)

@@ -3,7 +3,10 @@ etcdctl (API v2) and python3-etcd as clients, the seed tutorial's session,
 etcdctl through the control port with a token, restarts, and peers that
 should be turned away."""
 
+import http.client
 import os
+import re
+import signal
 import socket
 import struct
 import subprocess
@@ -12,6 +15,7 @@ import time
 
 import pytest
 
+import conftest
 import kvlib
 from controllib import CONTROL, Creds, free_port, gen
 from unitlib import wait_until
@@ -316,3 +320,251 @@ def test_idle_connections_do_not_hold_the_peer_port(cluster):
         s.close()
     ok(a, "set", "/after-idle", "yes")
     assert ok(cluster[1], "get", "--quorum", "/after-idle") == "yes\n"
+
+
+# ---------------------------------------------------------------- bad input: watches and backlogs
+
+@pytest.fixture
+def single(tmp_path):
+    m = kvlib.start_member("pith", str(tmp_path))
+    yield m
+    m.stop()
+
+
+def rss_kib(member):
+    with open("/proc/%d/status" % member.process.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %s" % member)
+
+
+def raw_get(member, target, rcvbuf=None):
+    """A connection that has sent GET target and reads nothing yet."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", member.client_port))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
+    return s
+
+
+def read_until(s, done, deadline):
+    got = bytearray()
+    while not done(got):
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+def pipelined_puts(member, items):
+    """PUT each (key, form body) on one connection, pipelined; the answers."""
+    req = b"".join(b"PUT /v2/keys%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (k.encode(), len(body), body) for k, body in items)
+    s = socket.create_connection(("127.0.0.1", member.client_port), timeout=60)
+    sender = threading.Thread(target=s.sendall, args=(req,), daemon=True)
+    sender.start()
+    got = read_until(s, lambda g: g.count(b"HTTP/1.1 20") >= len(items), time.monotonic() + 60)
+    sender.join()
+    s.close()
+    assert got.count(b"HTTP/1.1 20") == len(items), got[-500:]
+    return got
+
+
+def test_a_watch_gets_its_event_when_one_batch_applies_more_than_the_history(single):
+    """1,500 keys expire in one log entry: 1,500 events in one batch, more
+    than the 1,000 the history keeps. A watch waiting on the first gets
+    the first (not the 501st), and a stream gets all of them in order."""
+    m = single
+    pipelined_puts(m, [("/exp/%04d" % i, b"value=x&ttl=10") for i in range(1500)])
+    written = m.index()
+    listing = kvlib.send(m.url, "GET", "/v2/keys/exp").json()["node"].get("nodes", [])
+    assert len(listing) > 1000, "only %d of 1,500 keys left to expire together" % len(listing)
+    once = raw_get(m, "/v2/keys/exp?wait=true&recursive=true&waitIndex=%d" % (written + 1))
+    stream = raw_get(m, "/v2/keys/exp?wait=true&recursive=true&stream=true")
+    time.sleep(0.3)
+    # Stopped until every key has expired: the leader then expires them
+    # all in one entry.
+    m.process.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(11)
+    finally:
+        m.process.send_signal(signal.SIGCONT)
+    got = read_until(once, lambda g: g.endswith(b"\r\n0\r\n\r\n"), time.monotonic() + 20)
+    body = got.split(b"\r\n\r\n", 1)[1]
+    assert b'"action":"expire"' in body and b'"modifiedIndex":%d,' % (written + 1) in body, got[-600:]
+    expired = rb'"action":"expire","node":\{"key":"/exp/\d+","modifiedIndex":(\d+).*?\}\n'
+    got = read_until(stream, lambda g: len(re.findall(expired, g)) >= len(listing), time.monotonic() + 20)
+    indexes = [int(x) for x in re.findall(expired, got)]
+    assert indexes == list(range(written + 1, written + 1 + len(listing))), (len(indexes), indexes[:3])
+    once.close()
+    stream.close()
+
+
+def test_pipelined_reads_are_all_answered(single):
+    """Five GETs in one packet: five answers, though nothing more comes."""
+    s = socket.create_connection(("127.0.0.1", single.client_port), timeout=5)
+    s.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n" * 5)
+    got = read_until(s, lambda g: g.count(b"HTTP/1.1 200 OK") == 5 and g.endswith(b"}"), time.monotonic() + 5)
+    s.close()
+    assert got.count(b"HTTP/1.1 200 OK") == 5, got
+
+
+def test_a_client_that_pipelines_without_reading_is_held_to_a_bounded_backlog(single):
+    """1,000 GETs of a 256 KiB value sent at once and not read: the member
+    stops reading them while the answers wait (its RSS grows by far less
+    than the 256 MB of answers), answers others meanwhile, and answers all
+    1,000 once the client reads."""
+    m = single
+    assert pipelined_puts(m, [("/big", b"value=" + b"a" * (256 * 1024))])
+    n = 1000
+    before = rss_kib(m)
+    s = socket.create_connection(("127.0.0.1", m.client_port), timeout=20)
+    s.setblocking(False)
+    reqs = b"GET /v2/keys/big HTTP/1.1\r\nHost: x\r\n\r\n" * n
+    sent, deadline = 0, time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            sent += s.send(reqs[sent:])
+        except BlockingIOError:
+            pass
+        time.sleep(0.05)
+    grown = rss_kib(m) - before
+    other = kvlib.send(m.url, "GET", "/version", timeout=2)
+    assert other.status == 200, other.describe()
+    assert grown < 32 * 1024, "RSS grew by %d KiB with a client not reading" % grown
+    assert sent == len(reqs), "only %d of %d request bytes taken" % (sent, len(reqs))
+    s.setblocking(True)
+    s.settimeout(30)
+    # Every answer is as long as this one (the Date field too).
+    one = raw_get(m, "/v2/keys/big")
+    first = read_until(one, lambda g: g.endswith(b"\r\n0\r\n\r\n"), time.monotonic() + 10)
+    one.close()
+    left, tail = n * len(first), b""
+    while left > 0:
+        chunk = s.recv(min(left, 1 << 20))
+        assert chunk, "closed with %d bytes of answers still to come" % left
+        left -= len(chunk)
+        tail = (tail + chunk)[-len(first):]
+    s.close()
+    assert tail.startswith(b"HTTP/1.1 200 OK") and tail.endswith(b"\r\n0\r\n\r\n"), tail[:200]
+    conftest.FIGURES.append("a client pipelining %d GETs of 256 KiB without reading: RSS +%d KiB" % (n, grown))
+
+
+def test_a_stream_watch_that_is_not_read_is_ended(single):
+    """A stream watcher that reads nothing while 1,000 events of 64 KiB go
+    by (64 MB): the member ends its stream once 1 MiB waits for it, as etcd
+    ends a stream that falls behind, and its RSS stays bounded."""
+    m = single
+    value = b"value=" + b"s" * (32 * 1024)
+    conn = http.client.HTTPConnection("127.0.0.1", m.client_port, timeout=20)
+
+    def puts(n):
+        for _ in range(n):
+            conn.request("PUT", "/v2/keys/s", value, {"Content-Type": "application/x-www-form-urlencoded"})
+            a = conn.getresponse()
+            a.read()
+            assert a.status in (200, 201), a.status
+    # The history (64 MiB at most) filled first, so that what is measured
+    # is the watcher's backlog.
+    puts(1000)
+    before = rss_kib(m)
+    start = m.index() + 1
+    w = raw_get(m, "/v2/keys/s?wait=true&stream=true", rcvbuf=16384)
+    time.sleep(0.2)
+    puts(1000)
+    conn.close()
+    grown = rss_kib(m) - before
+    assert grown < 24 * 1024, "RSS grew by %d KiB with a stream watcher not reading" % grown
+    got = read_until(w, lambda g: g.endswith(b"\r\n0\r\n\r\n"), time.monotonic() + 30)
+    w.close()
+    indexes = [int(x) for x in re.findall(rb'"modifiedIndex":(\d+),"createdIndex":\d+\},"prevNode"', got)]
+    assert got.endswith(b"\r\n0\r\n\r\n"), "the stream was not ended: %d events, ends %r" % (len(indexes), got[-80:])
+    assert 0 < len(indexes) < 1000 and indexes == list(range(start, start + len(indexes))), indexes[:5]
+    assert kvlib.send(m.url, "GET", "/version").status == 200
+    conftest.FIGURES.append("a stream watcher not reading 1,000 events of 64 KiB: ended after %d, RSS +%d KiB"
+                    % (len(indexes), grown))
+
+
+def test_4096_watchers_on_one_key_and_a_clear_refusal_past_them(single):
+    """As many long-poll watchers as the member takes (4,096 connections,
+    docs/kv.md) on one key: each holds a few KiB, one write wakes them all
+    within seconds, and the connections past the cap are answered 503 "too
+    many connections" rather than reset."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4400:
+        pytest.skip("needs 4,400 descriptors, the hard limit is %d" % hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4400) if hard == resource.RLIM_INFINITY
+                                                else min(hard, max(soft, 4400)), hard))
+    m = single
+    form = [("Content-Type", "application/x-www-form-urlencoded")]
+    assert kvlib.send(m.url, "PUT", "/v2/keys/w", b"value=0", form).status == 201
+    before = rss_kib(m)
+    socks, extra = [], []
+    try:
+        for _ in range(4096):
+            socks.append(raw_get(m, "/v2/keys/w?wait=true"))
+        for s in socks:
+            head = read_until(s, lambda g: b"\r\n\r\n" in g, time.monotonic() + 20)
+            assert head.startswith(b"HTTP/1.1 200 OK"), head[:200]
+        per = (rss_kib(m) - before) / 4096
+        for _ in range(5):
+            extra.append(raw_get(m, "/v2/keys/w?wait=true"))
+        for s in extra:
+            answer = read_until(s, lambda g: g.endswith(b"too many connections\n"), time.monotonic() + 10)
+            assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer
+        # Room for the write: one watcher leaves (the member notices at
+        # its own pace; until then the write is refused too).
+        socks.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            started = time.monotonic()
+            a = kvlib.send(m.url, "PUT", "/v2/keys/w", b"value=1", form)
+            if a.status == 200 or time.monotonic() > deadline:
+                break
+            assert a.status == 503, a.describe()
+            time.sleep(0.05)
+        assert a.status == 200, a.describe()
+        for s in socks:
+            got = read_until(s, lambda g: g.endswith(b"\r\n0\r\n\r\n"), started + 30)
+            assert b'"value":"1"' in got, got[-300:]
+        woken = time.monotonic() - started
+    finally:
+        for s in socks + extra:
+            s.close()
+    assert per < 16, "%.1f KiB per watcher" % per
+    assert woken < 10, "4,096 watchers woken in %.1f s" % woken
+    deadline = time.monotonic() + 10
+    while kvlib.send(m.url, "GET", "/v2/stats/store").json()["watchers"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert kvlib.send(m.url, "GET", "/v2/keys/w").status == 200
+    conftest.FIGURES.append("4,096 long-poll watchers on one key: %.1f KiB of RSS each, 4,095 woken by one "
+                            "write in %.2f s (the write included)" % (per, woken))
+
+
+def test_out_of_descriptors_the_member_waits_instead_of_spinning(single):
+    """With its descriptors used up, the member stops accepting for a while
+    rather than spinning on a listener it cannot accept from, and serves
+    again once connections close."""
+    m = single
+    subprocess.check_call(["prlimit", "--pid", str(m.process.pid), "--nofile=64:64"])
+    socks = [socket.create_connection(("127.0.0.1", m.client_port), timeout=5) for _ in range(100)]
+
+    def cpu_s():
+        with open("/proc/%d/stat" % m.process.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        before = cpu_s()
+        time.sleep(2)
+        spent = cpu_s() - before
+    finally:
+        for s in socks:
+            s.close()
+    assert spent < 0.5, "%.2f s of CPU in 2 s with no descriptor left" % spent
+    assert kvlib.send(m.url, "GET", "/version", timeout=5).status == 200

@@ -3,7 +3,8 @@
  * stepped into a member of a three-member cluster, and the commands its
  * entries carry are decoded as the state machine would. Nothing crashes or
  * reads outside the input; a frame that decodes encodes back to the same
- * bytes, and a command that decodes encodes back to one that decodes. */
+ * bytes, and a command or a member table that decodes encodes back to one
+ * that decodes. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "members.h"
 #include "peer_msg.h"
 #include "raft.h"
 
@@ -63,6 +65,34 @@ static void frame(struct raft *r, const unsigned char *f, size_t len)
 		if (peer_propose_decode(f, len, &cmd, &n) == 0)
 			command(cmd, n);
 		break;
+	case PEER_JOIN: {
+		uint32_t v;
+		const char *urls;
+
+		if (peer_join_decode(f, len, &v, &urls) == 0) {
+			check(peer_join_encode(v, urls, &b) == 0);
+			check(b.len == len && !memcmp(b.data, f, len));
+		}
+		break;
+	}
+	case PEER_JOINED: {
+		struct peer_joined j;
+		struct kv_member ms[RAFT_MEMBERS_MAX];
+		size_t nm;
+
+		if (peer_joined_decode(&j, f, len) < 0)
+			break;
+		check(peer_joined_encode(&j, &b) == 0);
+		check(b.len == len && !memcmp(b.data, f, len));
+		if (j.ok && kv_members_decode(ms, &nm, j.members, j.members_len) == 0) {
+			struct buf t = BUF_INIT;
+
+			check(kv_members_encode(ms, nm, &t) == 0);
+			check(kv_members_decode(ms, &nm, t.data, t.len) == 0);
+			buf_free(&t);
+		}
+		break;
+	}
 	}
 	buf_free(&b);
 }

@@ -562,14 +562,14 @@ static void members_are_added_and_removed_one_at_a_time(void **state)
 
 		member_start(&s, 4, &none);
 	}
-	idx = raft_change_conf(&s.mem[l].r, RAFT_ADD_LEARNER, 4);
+	idx = raft_change_conf(&s.mem[l].r, RAFT_ADD_LEARNER, 4, NULL, 0);
 	assert_true(idx > 0);
-	assert_int_equal(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4), -EBUSY);
+	assert_int_equal(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4, NULL, 0), -EBUSY);
 	process(&s, l);
 	deliver(&s);
 	tick(&s, 5);
 	assert_true(s.mem[4].r.commit >= (uint64_t)idx);
-	assert_true(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4) > 0);
+	assert_true(raft_change_conf(&s.mem[l].r, RAFT_ADD_VOTER, 4, NULL, 0) > 0);
 	process(&s, l);
 	tick(&s, 5);
 	assert_int_equal(s.mem[l].r.conf.nvoters, 4);
@@ -578,7 +578,7 @@ static void members_are_added_and_removed_one_at_a_time(void **state)
 	tick(&s, 5);
 	assert_string_equal(s.mem[4].applied[s.mem[l].r.commit], "with four");
 	/* Removing the leader: it steps down once that is committed (4.2.2). */
-	assert_true(raft_change_conf(&s.mem[l].r, RAFT_REMOVE, l) > 0);
+	assert_true(raft_change_conf(&s.mem[l].r, RAFT_REMOVE, l, NULL, 0) > 0);
 	process(&s, l);
 	tick(&s, 60);
 	assert_int_not_equal(leader(&s), 0);
@@ -586,6 +586,90 @@ static void members_are_added_and_removed_one_at_a_time(void **state)
 	assert_false(raft_is_voter(&s.mem[leader(&s)].r.conf, l));
 	check_safety(&s);
 	sim_free(&s);
+}
+
+/* A change takes effect once committed under the configuration before it
+ * (as etcd's): a member is added to a cluster of one before it runs, and
+ * the cluster of two then waits for it. */
+static void a_change_commits_under_the_old_configuration(void **state)
+{
+	struct sim s;
+	uint64_t l;
+	int64_t idx;
+
+	sim_init(&s, 1, 11);
+	l = wait_leader(&s, 100);
+	assert_int_equal(l, 1);
+	tick(&s, 2);
+	idx = raft_change_conf(&s.mem[1].r, RAFT_ADD_VOTER, 2, "ctx", 3);
+	assert_true(idx > 0);
+	/* Not in force while it is only appended. */
+	assert_int_equal(s.mem[1].r.conf.nvoters, 1);
+	assert_int_equal(s.mem[1].r.pending_conf_index, (uint64_t)idx);
+	assert_int_equal(raft_change_conf(&s.mem[1].r, RAFT_ADD_VOTER, 3, NULL, 0), -EBUSY);
+	process(&s, 1);
+	deliver(&s);
+	/* Committed by the one member there was, then in force. */
+	assert_true(s.mem[1].r.commit >= (uint64_t)idx);
+	assert_int_equal(s.mem[1].r.conf.nvoters, 2);
+	assert_int_equal(s.mem[1].r.pending_conf_index, 0);
+	{
+		const struct raft_entry *e = raft_entry_at(&s.mem[1].r, (uint64_t)idx);
+		const unsigned char *ctx;
+		size_t n;
+		struct raft_conf c;
+
+		assert_non_null(e);
+		assert_int_equal(raft_conf_entry_decode(&c, e->data, e->len, &ctx, &n), 0);
+		assert_int_equal(n, 3);
+		assert_memory_equal(ctx, "ctx", 3);
+		assert_int_equal(c.nvoters, 2);
+	}
+	/* With two voters and one running, nothing more commits... */
+	idx = propose(&s, 1, "waits");
+	tick(&s, 5);
+	assert_true(s.mem[1].r.commit < (uint64_t)idx);
+	/* ... until the new member starts (with the configuration it was
+	 * told, as a joining member is) and catches up. */
+	s.n = 2;
+	{
+		struct raft_conf two = { .nvoters = 2, .voters = { 1, 2 } };
+
+		member_start(&s, 2, &two);
+	}
+	tick(&s, 20);
+	assert_true(s.mem[1].r.commit >= (uint64_t)idx);
+	assert_string_equal(s.mem[2].applied[idx], "waits");
+	check_safety(&s);
+	sim_free(&s);
+}
+
+/* A leader proposes no change before an entry of its own term is committed. */
+static void no_change_before_the_leader_commits_in_its_term(void **state)
+{
+	struct raft r;
+	struct raft_ready rd;
+	struct raft_entry old = { .term = 2, .index = 1, .type = RAFT_ENTRY_NORMAL };
+	struct raft_config c = {
+		.id = 1, .election_tick = 10, .heartbeat_tick = 1, .pre_vote = true, .seed = 3,
+		.conf = { .voters = { 1 }, .nvoters = 1 }, .hs = { 2, 1, 1 },
+		.entries = &old, .nentries = 1,
+	};
+
+	c.snapshot.conf = c.conf;
+	assert_int_equal(raft_init(&r, &c), 0);
+	for (int i = 0; i < 40 && r.role != RAFT_LEADER; i++)
+		raft_tick(&r);
+	assert_int_equal(r.role, RAFT_LEADER);
+	/* Its no-op of term 3 is not on disk yet, so not committed. */
+	assert_int_equal(raft_change_conf(&r, RAFT_ADD_VOTER, 2, NULL, 0), -EBUSY);
+	while (raft_has_ready(&r)) {
+		raft_ready(&r, &rd);
+		raft_advance(&r, &rd);
+	}
+	assert_int_equal(r.commit, 2);
+	assert_true(raft_change_conf(&r, RAFT_ADD_VOTER, 2, NULL, 0) > 0);
+	raft_free(&r);
 }
 
 static void leadership_moves_on_request(void **state)
@@ -671,6 +755,8 @@ static unsigned count_down(struct sim *s)
  * along, the cluster keeps committing, and everyone catches up once healed. */
 static void random_faults_never_break_safety(void **state)
 {
+	unsigned changes = 0;
+
 	for (uint64_t seed = 100; seed < 130; seed++) {
 		struct sim s;
 		unsigned proposed = 0;
@@ -680,7 +766,7 @@ static void random_faults_never_break_safety(void **state)
 			uint64_t l = leader(&s), victim = sim_rand(&s) % 5 + 1;
 			char cmd[32];
 
-			switch (sim_rand(&s) % 6) {
+			switch (sim_rand(&s) % 7) {
 			case 0:
 				if (s.cut[victim][victim % 5 + 1])
 					isolate(&s, victim, false);
@@ -695,6 +781,12 @@ static void random_faults_never_break_safety(void **state)
 					restart(&s, victim);
 				else if (count_down(&s) < 2)
 					crash(&s, victim);
+				break;
+			case 3:
+				/* Member 5 leaves the configuration and comes back. */
+				if (l && raft_change_conf(&s.mem[l].r, raft_is_voter(&s.mem[l].r.conf, 5) ?
+							  RAFT_REMOVE : RAFT_ADD_VOTER, 5, NULL, 0) > 0)
+					changes++;
 				break;
 			default:
 				if (l) {
@@ -713,6 +805,11 @@ static void random_faults_never_break_safety(void **state)
 			if (!s.mem[id].up)
 				restart(&s, id);
 		assert_int_not_equal(wait_leader(&s, 300), 0);
+		for (int i = 0; i < 50 && !raft_is_voter(&s.mem[leader(&s)].r.conf, 5); i++) {
+			raft_change_conf(&s.mem[leader(&s)].r, RAFT_ADD_VOTER, 5, NULL, 0);
+			tick(&s, 5);
+			assert_int_not_equal(wait_leader(&s, 300), 0);
+		}
 		propose(&s, leader(&s), "final");
 		tick(&s, 30);
 		for (uint64_t id = 1; id <= 5; id++)
@@ -723,6 +820,8 @@ static void random_faults_never_break_safety(void **state)
 		assert_true(proposed > 0);
 		sim_free(&s);
 	}
+	/* Membership changes happened amid the faults. */
+	assert_true(changes > 10);
 }
 
 static void configurations_encode_and_decode(void **state)
@@ -751,6 +850,8 @@ int main(void)
 		cmocka_unit_test(a_restarted_member_recovers_from_its_disk),
 		cmocka_unit_test(a_lagging_member_gets_a_snapshot),
 		cmocka_unit_test(members_are_added_and_removed_one_at_a_time),
+		cmocka_unit_test(a_change_commits_under_the_old_configuration),
+		cmocka_unit_test(no_change_before_the_leader_commits_in_its_term),
 		cmocka_unit_test(leadership_moves_on_request),
 		cmocka_unit_test(read_index_needs_a_majority),
 		cmocka_unit_test(bad_messages_are_refused),

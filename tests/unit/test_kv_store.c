@@ -249,6 +249,58 @@ static void watchers_find_events_in_the_history(void **state)
 	assert_non_null(store_watch_find(&s, "/w/many", false, oldest, &cleared, &oldest));
 }
 
+/* What the watchers' hook was called with: indexes, 0 for a restore. */
+static uint64_t heard[2000];
+static size_t nheard;
+
+static void hear(void *arg, const struct store_event *ev)
+{
+	(void)arg;
+	if (nheard < sizeof(heard) / sizeof(heard[0]))
+		heard[nheard] = ev ? ev->index : 0;
+	nheard++;
+}
+
+static void watchers_hear_every_event_of_a_batch_past_the_history(void **state)
+{
+	struct store_cmd k = SET("", "v"), expire = { .op = STORE_EXPIRE, .path = "/", .time_ns = T0 + 10 * SEC };
+	struct buf snap = BUF_INIT;
+	char path[32];
+	uint64_t first;
+
+	/* One expiry removes 1,500 keys: 1,500 events in one command, more
+	 * than the history keeps. Every one reaches the hook, in order; a
+	 * refresh does not. */
+	k.has_ttl = true;
+	k.ttl = 1;
+	k.path = path;
+	for (int i = 0; i < 1500; i++) {
+		snprintf(path, sizeof(path), "/e/%04d", i);
+		run(k);
+	}
+	s.on_event = hear;
+	run((struct store_cmd){ .op = STORE_SET, .path = "/e/0000", .refresh = true, .has_ttl = true, .ttl = 1,
+				.prev_exist = STORE_EXIST_TRUE });
+	assert_int_equal(nheard, 0);
+	first = s.index + 1;
+	run(expire);
+	assert_int_equal(nheard, 1500);
+	for (size_t i = 0; i < 1500; i++)
+		assert_int_equal(heard[i], first + i);
+	assert_int_equal(s.hcount, STORE_HISTORY_MAX);
+	/* A restore keeps the hook and tells it: the history is gone. */
+	nheard = 0;
+	assert_int_equal(store_snapshot(&s, &snap), 0);
+	assert_int_equal(store_restore(&s, snap.data, snap.len), 0);
+	assert_int_equal(nheard, 1);
+	assert_int_equal(heard[0], 0);
+	assert_ptr_equal(s.on_event, hear);
+	run(SET("/after", "x"));
+	assert_int_equal(nheard, 2);
+	assert_int_equal(heard[1], s.index);
+	buf_free(&snap);
+}
+
 static void snapshots_restore_the_same_tree_and_refuse_damage(void **state)
 {
 	struct store t;
@@ -310,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(directories_list_hide_and_refuse_as_etcd_does, setup, teardown),
 		cmocka_unit_test_setup_teardown(posts_make_in_order_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(watchers_find_events_in_the_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchers_hear_every_event_of_a_batch_past_the_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshots_restore_the_same_tree_and_refuse_damage, setup, teardown),
 	};
 

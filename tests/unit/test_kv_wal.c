@@ -98,6 +98,9 @@ static void synced_records_come_back(void **state)
 	assert_int_equal(st.meta.member_id, 7);
 	assert_int_equal(st.meta.cluster_id, 99);
 	assert_int_equal(st.meta.conf.nvoters, 3);
+	/* A meta record without a member table (as written before there was
+	 * one) reads back with none. */
+	assert_int_equal(st.meta.members_len, 0);
 	assert_int_equal(st.hs.term, 3);
 	assert_int_equal(st.hs.vote, 8);
 	assert_int_equal(st.hs.commit, 2);
@@ -105,6 +108,30 @@ static void synced_records_come_back(void **state)
 	assert_int_equal(st.entries[4].index, 5);
 	assert_memory_equal(st.entries[4].data, "value-5", 7);
 	assert_int_equal(st.truncated_bytes, 0);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+static void the_member_table_is_kept_in_the_meta_record(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	static struct wal_meta m = { .member_id = 7, .cluster_id = 99,
+				     .conf = { .voters = { 7 }, .nvoters = 1 } };
+
+	memcpy(m.members, "the table's bytes", 17);
+	m.members_len = 17;
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(wal_meta(&w, &m), 0);
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_state_free(&st);
+	wal_close(&w);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_true(st.found);
+	assert_int_equal(st.meta.conf.nvoters, 1);
+	assert_int_equal(st.meta.members_len, 17);
+	assert_memory_equal(st.meta.members, "the table's bytes", 17);
 	wal_state_free(&st);
 	wal_close(&w);
 }
@@ -296,6 +323,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(synced_records_come_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_member_table_is_kept_in_the_meta_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_entries_replace_and_snapshots_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(compaction_keeps_what_follows_and_drops_stale_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(segments_are_preallocated_and_read_to_the_zeros, setup, teardown),
