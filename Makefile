@@ -60,6 +60,9 @@ $(B)/obj/%.o: %.c | $(DEPS)
 
 $(B)/obj/init/%.o: CFLAGS += $(LWIP_CFLAGS) -Iinit
 $(B)/obj/cli/%.o: CFLAGS += $(CJSON_CFLAGS)
+# The KV client (lib/kvc*.c) reads JSON with cJSON: a program that calls it
+# links CJSON_LIB; the others never pull those objects out of libpith.a.
+$(B)/obj/lib/kvc%.o: CFLAGS += $(CJSON_CFLAGS)
 $(B)/obj/services/%.o: CFLAGS += $(CJSON_CFLAGS)
 
 $(B)/lib/libpith.a: $(LIB_OBJ)
@@ -102,13 +105,15 @@ run: image
 # --- tests --------------------------------------------------------------------
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRC   := $(wildcard lib/*.c) init/config.c $(wildcard init/journal*.c init/cgroup.c)
+KVC_SRC    := $(wildcard lib/kvc*.c)
+UNIT_SRC   := $(filter-out $(KVC_SRC),$(wildcard lib/*.c)) init/config.c \
+              $(wildcard init/journal*.c init/cgroup.c)
 UNIT_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
               -fsanitize=address,undefined -fno-omit-frame-pointer -Ilib -Iinit \
               -I$(B)/deps/bearssl/include
 BEARSSL_HOST_LIB := $(B)/deps/bearssl/host/libbearssl.a
 
-$(B)/test/unit/%: tests/unit/%.c $(UNIT_SRC) $(wildcard lib/*.h init/*.h) | $(DEPS)
+$(B)/test/unit/%: tests/unit/%.c $(UNIT_SRC) $(filter-out lib/kvc%.h,$(wildcard lib/*.h init/*.h)) | $(DEPS)
 	@mkdir -p $(@D)
 	@$(HOSTCC) $(UNIT_FLAGS) -o $@ $< $(UNIT_SRC) $(BEARSSL_HOST_LIB) -lcmocka
 
@@ -121,11 +126,26 @@ $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_cli_*.c)):
 
 # The KV's tests link its parts (Raft, the WAL) from services/kv, all but
 # main.c, and cJSON from its source.
+# (Listed by name: a pattern test_kv_% would take the client's test_kvc_* too.)
 KV_TEST_SRC := $(filter-out services/kv/main.c,$(wildcard services/kv/*.c))
-$(B)/test/unit/test_kv_%: UNIT_SRC += $(KV_TEST_SRC) $(B)/deps/src/cjson/tree/cJSON.c
-$(B)/test/unit/test_kv_%: UNIT_FLAGS += -Iservices/kv $(CJSON_CFLAGS)
-$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kv_*.c)): \
-	$(KV_TEST_SRC) $(wildcard services/kv/*.h)
+KV_TESTS    := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(filter-out tests/unit/test_kvc_%,\
+               $(wildcard tests/unit/test_kv_*.c)))
+$(KV_TESTS): UNIT_SRC += $(KV_TEST_SRC) $(B)/deps/src/cjson/tree/cJSON.c
+$(KV_TESTS): UNIT_FLAGS += -Iservices/kv $(CJSON_CFLAGS)
+$(KV_TESTS): $(KV_TEST_SRC) $(wildcard services/kv/*.h)
+
+# The KV client's tests (and its scenario driver, which tests/api/test_kvc.py
+# runs against pith-kv and etcd) link it with cJSON from source.
+$(B)/test/unit/test_kvc_%: UNIT_SRC += $(KVC_SRC) $(B)/deps/src/cjson/tree/cJSON.c
+$(B)/test/unit/test_kvc_%: UNIT_FLAGS += $(CJSON_CFLAGS)
+$(patsubst tests/unit/%.c,$(B)/test/unit/%,$(wildcard tests/unit/test_kvc_*.c)): $(KVC_SRC) \
+	$(wildcard lib/kvc*.h)
+
+KVC_DRIVER := $(B)/test/kvc/kvc-driver
+$(KVC_DRIVER): tests/api/kvc_driver.c $(UNIT_SRC) $(KVC_SRC) $(wildcard lib/*.h) | $(DEPS)
+	@mkdir -p $(@D)
+	@$(HOSTCC) $(UNIT_FLAGS) $(CJSON_CFLAGS) -o $@ $< $(UNIT_SRC) $(KVC_SRC) \
+		$(B)/deps/src/cjson/tree/cJSON.c $(BEARSSL_HOST_LIB)
 
 check: $(UNIT_TESTS)
 	@tests/run-unit $(UNIT_TESTS)
@@ -161,7 +181,7 @@ $(PROBE_INITRD): $(B)/test/boot/pith-probe $(B)/image/initramfs.cpio tests/boot/
 $(B)/image/initramfs.cpio: image
 
 test: check fuzz image
-	@$(MAKE) --no-print-directory $(PROBE_INITRD)
+	@$(MAKE) --no-print-directory $(PROBE_INITRD) $(KVC_DRIVER)
 	@tests/run-pytest
 
 bench: image
