@@ -415,6 +415,13 @@ static void conn_pump(struct peer_conn *c)
 		return conn_fail(c, "connection closed");
 	if (!frames_in(c))
 		return;
+	/* A frame read may have been answered (JOIN): send that now, as
+	 * the TLS engine asks for no write until it holds the bytes. */
+	if (c->out.len && !c->peer && (r = c->eng ? tls_pump(c) : plain_pump(c)) < 0) {
+		if (r == -1)
+			conn_fail(c, "connection closed");
+		return;
+	}
 	conn_events(c);
 }
 
@@ -620,6 +627,14 @@ bool kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len)
 void kv_peers_sweep(struct kv *kv)
 {
 	uint64_t now = loop_now_ms();
+
+	/* Every member keeps a connection to every other, messages or not
+	 * (followers have none to send each other): how long one has been up
+	 * is what the strict membership checks go by, and a new leader finds
+	 * its connections ready. */
+	for (size_t i = 0; kv->peers && i < kv->npeers; i++)
+		if (kv->peers[i].id && !kv->peers[i].conn)
+			dial(kv, &kv->peers[i]);
 
 	/* A connection that has not said who it is within the deadline is
 	 * closed: idle connections must not fill the slots members need. */
@@ -840,8 +855,11 @@ static int join_ask(struct kv *kv, const struct kv_url *url, struct buf *reply, 
 		if (got <= 0 || buf_append(reply, chunk, (size_t)got) < 0)
 			break;
 	}
-	if (r < 0)
-		err_set(e, 0, "%s: no answer to JOIN", url->text);
+	if (r < 0 && tc && br_ssl_engine_last_error(&tc->cc.eng))
+		err_set(e, 0, "%s: TLS: %s", url->text, tls_strerror(br_ssl_engine_last_error(&tc->cc.eng)));
+	else if (r < 0)
+		err_set(e, 0, "%s: no answer to JOIN (is this member's certificate from the cluster's CA?)",
+			url->text);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -854,6 +872,7 @@ int kv_peers_join(struct kv *kv, struct kv_member *m, size_t *n, struct err *e)
 {
 	struct kv_member *ic = calloc(RAFT_MEMBERS_MAX, sizeof(*ic));
 	size_t nic;
+	bool refused = false;
 	int r = -EINVAL;
 
 	if (!ic)
@@ -882,6 +901,7 @@ int kv_peers_join(struct kv *kv, struct kv_member *m, size_t *n, struct err *e)
 				continue;
 			}
 			if (!j.ok) {
+				refused = true;
 				err_set(e, 0, "%s says: %s", ic[i].peer[0].text, j.reason);
 				log_info("joining: %s", e->msg);
 				buf_free(&reply);
@@ -905,8 +925,8 @@ int kv_peers_join(struct kv *kv, struct kv_member *m, size_t *n, struct err *e)
 		char last[sizeof(e->msg)];
 
 		snprintf(last, sizeof(last), "%s", e->msg[0] ? e->msg : "no member answered");
-		err_set(e, 0, "could not join the cluster in --initial-cluster (%s); add this member "
-			"first (etcdctl member add)", last);
+		err_set(e, 0, "could not join the cluster in --initial-cluster (%s)%s", last,
+			refused ? "; add this member first (etcdctl member add)" : "");
 	}
 	r = -EAGAIN;
 out:
