@@ -454,12 +454,6 @@ static void watch_event(void *arg, const struct store_event *ev)
 	buf_free(&json);
 }
 
-/* Watchers are woken by watch_event as each event is applied. */
-void kv_api_applied(struct api *a)
-{
-	(void)a;
-}
-
 /* ServeMux's 301 to a clean path: an HTML body for GET and HEAD, the
  * location escaped as Go's html.EscapeString does. */
 static void redirect(struct conn *c, const char *location)

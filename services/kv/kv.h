@@ -206,8 +206,6 @@ void kv_peers_stop(struct kv *kv);
 
 /* api.c */
 struct api *kv_api_start(struct kv *kv, struct err *e);
-/* The store changed: wake the watchers it concerns. */
-void kv_api_applied(struct api *a);
 void kv_api_stop(struct api *a);
 
 #endif

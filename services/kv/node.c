@@ -454,7 +454,6 @@ static void send_all(struct kv *kv, const struct raft_ready *rd)
 
 int kv_node_ready(struct kv *kv, struct err *e)
 {
-	uint64_t applied = kv->applied;
 	int r;
 
 	while (raft_has_ready(&kv->raft)) {
@@ -521,8 +520,6 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		kv->expire_index = 0;
 		kv->expiry_dirty = true;
 	}
-	if (kv->applied != applied)
-		kv_api_applied(kv->api);
 	if (kv->nunsent && kv->leader != RAFT_NONE)
 		for (struct kv_waiter *w = kv->waiters; w; w = w->next)
 			waiter_send(kv, w);
