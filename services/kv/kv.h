@@ -37,6 +37,13 @@
 #define KV_PEER_CONN_MAX 64
 /* An inbound peer connection must say HELLO within this long. */
 #define KV_PEER_HELLO_MS 5000
+/* A dial that has not connected within this long is given up and tried
+ * again (a SYN to a host that is cut off is otherwise retried for minutes). */
+#define KV_PEER_CONNECT_MS 1000
+/* A peer that acknowledges nothing, data or keepalive probes, for this
+ * long is taken for gone and its connection closed (TCP_USER_TIMEOUT);
+ * probes start after 1 s of silence, one a second. */
+#define KV_PEER_USER_TIMEOUT_MS 5000
 
 struct kv_config {
 	const char *name;

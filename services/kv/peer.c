@@ -470,11 +470,27 @@ static int sockaddr_of(const struct kv_url *u, struct sockaddr_storage *ss, sock
 	return -EINVAL;
 }
 
+/* TCP options of a peer connection: no Nagle delay, and a dead peer
+ * noticed within KV_PEER_USER_TIMEOUT_MS even when nothing is being sent
+ * (followers send each other nothing, but their connections count). */
+static void sock_options(int fd)
+{
+	int one = 1, idle = 1, intvl = 1, cnt = KV_PEER_USER_TIMEOUT_MS / 1000;
+	unsigned timeout = KV_PEER_USER_TIMEOUT_MS;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+}
+
 static struct peer_conn *dial(struct kv *kv, struct peer *p)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
-	int one = 1, fam = sockaddr_of(&p->url, &ss, &slen);
+	int fam = sockaddr_of(&p->url, &ss, &slen);
 	struct peer_conn *c;
 	struct peer_hello h = { PEER_VERSION, kv->cluster_id, kv->id, p->id };
 	struct err e = { 0 };
@@ -492,7 +508,8 @@ static struct peer_conn *dial(struct kv *kv, struct peer *p)
 		return NULL;
 	}
 	p->conn = c;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->opened_ms = loop_now_ms();
+	sock_options(c->fd);
 	if (p->url.tls) {
 		c->tls.client = malloc(sizeof(*c->tls.client));
 		if (!c->tls.client ||
@@ -632,9 +649,14 @@ void kv_peers_sweep(struct kv *kv)
 	 * (followers have none to send each other): how long one has been up
 	 * is what the strict membership checks go by, and a new leader finds
 	 * its connections ready. */
-	for (size_t i = 0; kv->peers && i < kv->npeers; i++)
-		if (kv->peers[i].id && !kv->peers[i].conn)
-			dial(kv, &kv->peers[i]);
+	for (size_t i = 0; kv->peers && i < kv->npeers; i++) {
+		struct peer *p = &kv->peers[i];
+
+		if (p->conn && p->conn->connecting && now - p->conn->opened_ms > KV_PEER_CONNECT_MS)
+			conn_fail(p->conn, "connect timed out");
+		if (p->id && !p->conn)
+			dial(kv, p);
+	}
 
 	/* A connection that has not said who it is within the deadline is
 	 * closed: idle connections must not fill the slots members need. */
@@ -652,7 +674,7 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 	struct kv *kv = arg;
 
 	for (int k = 0; k < 16; k++) {
-		int one = 1, cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct peer_conn *c;
 
 		if (cfd < 0)
@@ -661,8 +683,7 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 			close(cfd);
 			continue;
 		}
-		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		sock_options(cfd);
 		c->kv = kv;
 		c->fd = cfd;
 		c->opened_ms = loop_now_ms();
