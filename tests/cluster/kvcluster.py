@@ -600,3 +600,84 @@ class Workload:
                  ("refused" if op.known else "unknown"))
             counts[k] = counts.get(k, 0) + 1
         return ", ".join("%s %s: %d" % (k[0], k[1], v) for k, v in sorted(counts.items()))
+
+
+def measured(text):
+    """A figure for the summary at the end of the run (conftest.py), under
+    the name of the test that measured it."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].split("::")[-1]
+    MEASURED.append("%s: %s" % (test, text))
+
+
+def clusters(tmp_path):
+    """For a fixture: yields make(n, **start_args), which starts a cluster
+    of n members under tmp_path; every cluster made is closed after."""
+    name, binary = impl()
+    if not os.access(binary, os.X_OK):
+        raise AssertionError("KV_IMPL=%s: %s does not exist or is not executable%s" % (
+            name, binary, "; build pith-kv first, or run with KV_IMPL=etcd (Debian's etcd 3.4)"
+            if name == "pith" else ""))
+    made = []
+
+    def make(n, **kw):
+        c = Cluster(n, tmp_path / ("cluster%d" % len(made)))
+        made.append(c)
+        c.start(**kw)
+        return c
+
+    try:
+        yield make
+    finally:
+        for c in made:
+            c.close()
+
+
+def settle(c, w, members=None, extra=(), timeout=20.0):
+    """After a run: a leader among members (default: all), final quorum
+    reads from each, and the checks: every member agrees, no acknowledged
+    write is lost, the history (w's and the extra Workloads') is
+    linearizable, and every member's local reads converge. The ops."""
+    members = list(members or c.members)
+    c.wait_leader(timeout=timeout, among=members)
+    final = {m: w.final_reads([m], timeout=timeout) for m in members}
+    ops = list(w.ops) + [op for x in extra for op in x.ops]
+    acked = [op for op in ops if op.kind != linearize.READ and op.known and
+             (op.kind == linearize.WRITE or op.out)]
+    assert len(acked) >= 30, "too few acknowledged writes (%d) for the run to mean anything: %s\n%s" % (
+        len(acked), w.summary(), c.logs())
+
+    # Every member's quorum read agrees.
+    values = {tuple(sorted(f.items())) for f in final.values()}
+    assert len(values) == 1, "members disagree at the end: %s" % final
+
+    # No acknowledged write is lost.
+    last = final[members[0]]
+    for key, v in last.items():
+        writes = [op for op in ops if op.key == key and op.kind != linearize.READ]
+        possible = {op.value for op in writes if not op.known or op.kind == linearize.WRITE or op.out}
+        if v is None:
+            gone = [op.describe() for op in writes if op.known and (op.kind == linearize.WRITE or op.out)]
+            assert not gone, "key %s is gone, yet these writes were acknowledged:\n%s" % (key, "\n".join(gone))
+        else:
+            assert v in possible, "key %s ends as %r, which no write that may have happened wrote" % (key, v)
+
+    r = linearize.check(ops)
+    assert r, r.report() + "\n\nevents:\n" + "\n".join(
+        "%9.1f %s" % ((t - r.t0) / 1e6, e) for t, e in c.events)
+
+    # Every member converges on the same state (local reads).
+    deadline = time.monotonic() + timeout
+    for m in members:
+        for key, v in last.items():
+            while True:
+                rep = c.http(m, "GET", "/v2/keys/" + key)
+                got = rep.body["node"].get("value") if rep.status == 200 else (
+                    None if rep.status == 404 and rep.code == 100 else rep)
+                if got == v:
+                    break
+                assert time.monotonic() < deadline, "%s still has %s = %r, the cluster %r\n%s" % (
+                    m, key, got, v, c.logs())
+                time.sleep(0.2)
+    measured("%s: %d operations (%s); linearizable, checked in %.2f s"
+             % (c.kind, len(ops), w.summary(), r.elapsed))
+    return ops

@@ -36,12 +36,6 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for networ
 POLL_SLACK = 0.15       # s: leader polling granularity allowed over 2 x the election timeout
 
 
-def measured(text):
-    """A figure for the summary at the end of the run (conftest.py)."""
-    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].split("::")[-1]
-    kvcluster.MEASURED.append("%s: %s" % (test, text))
-
-
 # -- the checker on hand-made histories ------------------------------------------
 
 def W(v, call, ret, key="x"):
@@ -194,71 +188,7 @@ def test_checker_agrees_with_brute_force_on_small_random_histories():
 
 @pytest.fixture
 def kv(tmp_path):
-    name, binary = kvcluster.impl()
-    if not os.access(binary, os.X_OK):
-        pytest.fail("KV_IMPL=%s: %s does not exist or is not executable%s" % (
-            name, binary, "; build pith-kv first, or run with KV_IMPL=etcd (Debian's etcd 3.4)"
-            if name == "pith" else ""), pytrace=False)
-    made = []
-
-    def make(n, **kw):
-        c = kvcluster.Cluster(n, tmp_path / ("cluster%d" % len(made)))
-        made.append(c)
-        c.start(**kw)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
-
-
-def settle(c, w, extra=(), timeout=20.0):
-    """After the run: a leader, final quorum reads from every member, and
-    the checks. `extra` are more Workloads whose histories join w's."""
-    c.wait_leader(timeout=timeout)
-    final = {}
-    for m in c.members:
-        final[m] = w.final_reads([m], timeout=timeout)
-    ops = list(w.ops) + [op for x in extra for op in x.ops]
-    acked = [op for op in ops if op.kind != READ and op.known and (op.kind == WRITE or op.out)]
-    assert len(acked) >= 30, "too few acknowledged writes (%d) for the run to mean anything: %s\n%s" % (
-        len(acked), w.summary(), c.logs())
-
-    # Every member's quorum read agrees.
-    values = {tuple(sorted(f.items())) for f in final.values()}
-    assert len(values) == 1, "members disagree after healing: %s" % final
-
-    # No acknowledged write is lost.
-    last = final[c.members[0]]
-    for key, v in last.items():
-        writes = [op for op in ops if op.key == key and op.kind != READ]
-        possible = {op.value for op in writes if not op.known or op.kind == WRITE or op.out}
-        if v is None:
-            gone = [op.describe() for op in writes if op.known and (op.kind == WRITE or op.out)]
-            assert not gone, "key %s is gone, yet these writes were acknowledged:\n%s" % (key, "\n".join(gone))
-        else:
-            assert v in possible, "key %s ends as %r, which no write that may have happened wrote" % (key, v)
-
-    r = linearize.check(ops)
-    assert r, r.report() + "\n\nevents:\n" + "\n".join(
-        "%9.1f %s" % ((t - r.t0) / 1e6, e) for t, e in c.events)
-
-    # Every member converges on the same state (local reads).
-    deadline = time.monotonic() + timeout
-    for m in c.members:
-        for key, v in last.items():
-            while True:
-                rep = c.http(m, "GET", "/v2/keys/" + key)
-                got = rep.body["node"].get("value") if rep.status == 200 else (
-                    None if rep.status == 404 and rep.code == 100 else rep)
-                if got == v:
-                    break
-                assert time.monotonic() < deadline, "%s still has %s = %r, the cluster %r\n%s" % (
-                    m, key, got, v, c.logs())
-                time.sleep(0.2)
-    measured("%s: %d operations (%s); linearizable, checked in %.2f s"
-                              % (c.kind, len(ops), w.summary(), r.elapsed))
-    return ops
+    yield from kvcluster.clusters(tmp_path)
 
 
 def acknowledged(ops, via, since, until):
@@ -290,7 +220,7 @@ def kill_leader_and_time(c):
     elapsed = new_leader_after_kill(c, old, old_id, 10.0)
     bound = 2 * c.election / 1000.0
     assert elapsed is not None, "no new leader 10 s after kill -9 of leader %s\n%s" % (old, c.logs())
-    measured("%s: kill -9 of leader %s -> a new leader in %.3f s"
+    kvcluster.measured("%s: kill -9 of leader %s -> a new leader in %.3f s"
                               % (c.kind, old, elapsed))
     assert elapsed <= bound + POLL_SLACK, (
         "a new leader came %.3f s after kill -9 of the leader, over 2 x the election timeout "
@@ -320,7 +250,7 @@ def test_kill9_leader_then_a_follower_and_restart_them(kv):
         time.sleep(2.5)
     finally:
         w.stop()
-    settle(c, w)
+    kvcluster.settle(c, w)
 
 
 @needs_root
@@ -359,7 +289,7 @@ def test_sigstop_a_follower_then_the_leader(kv):
     finally:
         c.heal()
         w.stop()
-    settle(c, w)
+    kvcluster.settle(c, w)
 
 
 def _partition(c, isolated, hold=5.0):
@@ -388,7 +318,7 @@ def _partition(c, isolated, hold=5.0):
         c.heal()
         w.stop()
         steady.stop()
-    ops = settle(c, w, extra=[steady])
+    ops = kvcluster.settle(c, w, extra=[steady])
     went_on = acknowledged(ops, majority, t0 + int(2 * c.election * 1e6), t1)
     assert went_on, "the majority acknowledged nothing while %s was cut off" % (isolated,)
     # Nothing sent to the minority after the cut can be acknowledged
@@ -441,7 +371,7 @@ def test_flapping_link(kv):
         c.heal()
         w.stop()
     assert flaps >= 6
-    settle(c, w)
+    kvcluster.settle(c, w)
 
 
 @needs_root
@@ -461,12 +391,12 @@ def test_restart_everyone_at_once(kv):
             c.start_member(m)
         t = time.monotonic()
         c.wait_leader(timeout=20)
-        measured("%s: a leader %.2f s after restarting all members at once"
+        kvcluster.measured("%s: a leader %.2f s after restarting all members at once"
                                   % (c.kind, time.monotonic() - t))
         time.sleep(3)
     finally:
         w.stop()
-    settle(c, w)
+    kvcluster.settle(c, w)
 
 
 FULL_DISK_MIB = 72      # etcd preallocates a 64 MiB WAL segment: less and it cannot start
@@ -543,7 +473,7 @@ def test_a_member_with_a_full_disk(kv):
             "(its disk is %d MiB)\n%s" % (full, ballast.sent >> 20, FULL_DISK_MIB, c.logs()))
         c.note("%s stopped acknowledging after %d KiB of ballast (alive: %s)"
                % (full, ballast.sent >> 10, full.running))
-        measured("%s: the full member stopped acknowledging writes %.2f s after the fill, after %d KiB "
+        kvcluster.measured("%s: the full member stopped acknowledging writes %.2f s after the fill, after %d KiB "
                  "of ballast; its process %s" % (c.kind, (stopped - t_full) / 1e9, ballast.sent >> 10,
                                                  "still ran" if full.running else "had exited"))
         time.sleep(2)
@@ -556,7 +486,7 @@ def test_a_member_with_a_full_disk(kv):
         ballast.stop()
         w.stop()
         steady.stop()
-    ops = settle(c, w, extra=[steady])
+    ops = kvcluster.settle(c, w, extra=[steady])
     went_on = acknowledged([op for op in ops if op.kind == WRITE], others, stopped, t_heal)
     assert went_on, "the two members with disk space acknowledged no write once the third was full"
     late = [op for op in ops if op.via == full.name and op.kind != READ and op.known

@@ -24,8 +24,6 @@ import time
 import pytest
 
 import kvcluster
-import linearize
-from linearize import READ, WRITE
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces")
 
@@ -34,29 +32,9 @@ EXIT_WAIT = 20.0        # s: a removed member stops by itself within this
 REFUSED_WAIT = 120.0    # s: a member that cannot join gives up within this (pith-kv: 10 rounds of JOIN)
 
 
-def measured(text):
-    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].split("::")[-1]
-    kvcluster.MEASURED.append("%s: %s" % (test, text))
-
-
 @pytest.fixture
 def kv(tmp_path):
-    name, binary = kvcluster.impl()
-    if not os.access(binary, os.X_OK):
-        pytest.fail("KV_IMPL=%s: %s does not exist or is not executable%s" % (
-            name, binary, "; build pith-kv first, or run with KV_IMPL=etcd (Debian's etcd 3.4)"
-            if name == "pith" else ""), pytrace=False)
-    made = []
-
-    def make(n):
-        c = kvcluster.Cluster(n, tmp_path / ("cluster%d" % len(made)))
-        made.append(c)
-        c.start()
-        return c
-
-    yield make
-    for c in made:
-        c.close()
+    yield from kvcluster.clusters(tmp_path)
 
 
 def wait_for(what, check, timeout, c=None):
@@ -150,47 +128,6 @@ def log_of(m):
         return f.read()
 
 
-def settle(c, w, members, timeout=20.0):
-    """As test_kv_faults.py's settle, over the members that stay: final
-    quorum reads from each, every one agrees, no acknowledged write lost,
-    the history linearizable, local reads converge."""
-    c.wait_leader(timeout=timeout, among=members)
-    final = {m: w.final_reads([m], timeout=timeout) for m in members}
-    ops = list(w.ops)
-    acked = [op for op in ops if op.kind != READ and op.known and (op.kind == WRITE or op.out)]
-    assert len(acked) >= 30, "too few acknowledged writes (%d) for the run to mean anything: %s\n%s" % (
-        len(acked), w.summary(), c.logs())
-    values = {tuple(sorted(f.items())) for f in final.values()}
-    assert len(values) == 1, "members disagree at the end: %s" % final
-    last = final[members[0]]
-    for key, v in last.items():
-        writes = [op for op in ops if op.key == key and op.kind != READ]
-        possible = {op.value for op in writes if not op.known or op.kind == WRITE or op.out}
-        if v is None:
-            gone = [op.describe() for op in writes if op.known and (op.kind == WRITE or op.out)]
-            assert not gone, "key %s is gone, yet these writes were acknowledged:\n%s" % (key, "\n".join(gone))
-        else:
-            assert v in possible, "key %s ends as %r, which no write that may have happened wrote" % (key, v)
-    r = linearize.check(ops)
-    assert r, r.report() + "\n\nevents:\n" + "\n".join(
-        "%9.1f %s" % ((t - r.t0) / 1e6, e) for t, e in c.events)
-    deadline = time.monotonic() + timeout
-    for m in members:
-        for key, v in last.items():
-            while True:
-                rep = c.http(m, "GET", "/v2/keys/" + key)
-                got = rep.body["node"].get("value") if rep.status == 200 else (
-                    None if rep.status == 404 and rep.code == 100 else rep)
-                if got == v:
-                    break
-                assert time.monotonic() < deadline, "%s still has %s = %r, the cluster %r\n%s" % (
-                    m, key, got, v, c.logs())
-                time.sleep(0.2)
-    measured("%s: %d operations (%s); linearizable, checked in %.2f s"
-             % (c.kind, len(ops), w.summary(), r.elapsed))
-    return ops
-
-
 # -- the scenarios ---------------------------------------------------------------------
 
 @needs_root
@@ -226,7 +163,7 @@ def test_add_a_member_then_remove_a_follower_and_the_leader(kv):
         w.members = first + [new]
         wait_for("%s to be listed by name" % new,
                  lambda: table(c, first[0]).get(new.name, (None,))[0] == new_id, 15, c)
-        measured("%s: %s added after %.1f s of refusals (strict check), served quorum reads %.1f s "
+        kvcluster.measured("%s: %s added after %.1f s of refusals (strict check), served quorum reads %.1f s "
                  "after its start" % (c.kind, new, took, serving))
         time.sleep(1)
 
@@ -239,7 +176,7 @@ def test_add_a_member_then_remove_a_follower_and_the_leader(kv):
         t0 = time.monotonic()
         took = remove(c, [leader] + [m for m in stay if m is not leader], ids[follower.name])
         rc_follower = wait_exit(c, follower)
-        measured("%s: follower %s removed (%.1f s of refusals), exited %.1f s later with %s"
+        kvcluster.measured("%s: follower %s removed (%.1f s of refusals), exited %.1f s later with %s"
                  % (c.kind, follower, took, time.monotonic() - t0 - took, rc_follower))
         w.members = list(stay)
         c.n = 3
@@ -253,7 +190,7 @@ def test_add_a_member_then_remove_a_follower_and_the_leader(kv):
         t0 = time.monotonic()
         took = remove(c, rest, ids[leader.name])
         rc_leader = wait_exit(c, leader)
-        measured("%s: leader %s removed (%.1f s of refusals), exited %.1f s later with %s"
+        kvcluster.measured("%s: leader %s removed (%.1f s of refusals), exited %.1f s later with %s"
                  % (c.kind, leader, took, time.monotonic() - t0 - took, rc_leader))
         w.members = list(rest)
         c.n = 2
@@ -261,7 +198,7 @@ def test_add_a_member_then_remove_a_follower_and_the_leader(kv):
         time.sleep(3)
     finally:
         w.stop()
-    ops = settle(c, w, rest)
+    ops = kvcluster.settle(c, w, rest)
 
     # The survivors went on once the leader was gone.
     after = [op for op in ops if op.via in {m.name for m in rest} and op.known and op.call > c.events[-1][0]]
@@ -295,7 +232,7 @@ def test_a_member_never_added_cannot_join(kv):
     gave_up = time.monotonic() - t0
     rc = stranger.proc.poll()
     log = log_of(stranger)
-    measured("%s: a member never added %s after %.1f s" % (
+    kvcluster.measured("%s: a member never added %s after %.1f s" % (
         c.kind, "exited with %s" % rc if rc is not None else "still ran (and failed)", gave_up))
     if rc is None:
         # etcd may retry forever; it must at least not have become a member.
@@ -333,7 +270,7 @@ def test_a_member_with_a_foreign_certificate_cannot_join(kv):
     gave_up = time.monotonic() - t0
     rc = foreign.proc.poll()
     log = log_of(foreign)
-    measured("%s: a member with a foreign certificate %s after %.1f s" % (
+    kvcluster.measured("%s: a member with a foreign certificate %s after %.1f s" % (
         c.kind, "exited with %s" % rc if rc is not None else "still ran", gave_up))
     assert rc is not None and rc != 0, "%s (foreign CA) %s:\n%s" % (
         foreign, "still runs" if rc is None else "exited 0", log)
