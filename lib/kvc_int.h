@@ -52,6 +52,9 @@ struct kvc_backend_ops {
 				const char *body, size_t len);
 	/* Watches whose answer is a stream of JSON objects (v3): one object. */
 	enum kvc_step (*stream_msg)(struct kvc_req *r, const char *msg, size_t len);
+	/* Whether r's current step may be sent again (to another endpoint)
+	 * when the connection broke after it was sent: a read, not a write. */
+	bool (*resendable)(const struct kvc_req *r);
 };
 
 extern const struct kvc_backend_ops kvc_v2_ops;
@@ -75,6 +78,7 @@ struct kvc_req {
 	struct kvc_set_opts opts;	/* set; delete's if_index; refresh's ttl */
 	unsigned step;			/* of a backend's multi-request operation */
 	uint64_t lease;			/* v3: the lease granted or found in an earlier step */
+	int64_t lease_ttl;		/* v3: the TTL the grant answered */
 	kvc_done_fn *done;
 	kvc_watch_fn *watch_fn;
 	void *arg;
