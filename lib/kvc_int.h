@@ -126,7 +126,8 @@ bool kvc_watch_deliver(struct kvc_req *r, enum kvc_event_type type, const struct
  */
 enum kvc_step kvc_split_feed(struct kvc_req *r, const char *data, size_t len);
 
-/* Base64 (RFC 4648, with padding), as the v3 gateway carries bytes.
+/* Base64 (RFC 4648, with padding), as the v3 gateway carries bytes;
+ * decoding is lib/base64.c's strict one (canonical encodings only).
  * encode: 0 or -ENOMEM; decode: 0, -EINVAL or -ENOMEM. */
 int kvc_b64_encode(struct buf *out, const void *data, size_t len);
 int kvc_b64_decode(struct buf *out, const char *s, size_t len);

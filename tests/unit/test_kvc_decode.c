@@ -38,7 +38,8 @@ static void b64_refuses_what_is_not(void **state)
 	/* Every one a length multiple of 4: the padding and alphabet checks
 	 * refuse them, not the length check. */
 	static const char *const bad[] = { "Zg=A", "Z===", "Zg=a", "Zm9v!A==", "=Zg=", "Zm\n9", "Zm9v====",
-					   "Zm9vY===", "Zg==Zg==", "Zm 9", "Zm9\0" };
+					   "Zm9vY===", "Zg==Zg==", "Zm 9", "Zm9\0",
+					   "Zh==", "Zm9=" };	/* the last two: bits under the padding */
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct buf d = BUF_INIT;
