@@ -316,6 +316,11 @@ static enum kvc_status grpc_status(uint64_t code, int http, bool watch)
 	case 11:		/* OUT_OF_RANGE: a watch's revision compacted */
 		return watch ? KVC_HISTORY_GONE : KVC_REFUSED;
 	default:
+		/* A watch's stream reports errors in a 200 answer: only the
+		 * codes above, or an HTTP 4xx, say the store refuses it
+		 * (CANCELED from a store shutting down is not a refusal). */
+		if (watch)
+			return http >= 400 && http < 500 ? KVC_REFUSED : KVC_UNAVAILABLE;
 		return http >= 500 ? KVC_UNAVAILABLE : KVC_REFUSED;
 	}
 }
