@@ -7,6 +7,7 @@
 
 #include <bearssl.h>
 
+#include "base64.h"
 #include "cert.h"
 #include "tls.h"
 
@@ -185,55 +186,6 @@ void auth_hash_hex(const unsigned char hash[32], char out[65])
 	out[64] = 0;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 with padding (RFC 4648 section 4), strictly. */
-static int b64_decode(const char *s, size_t n, unsigned char *out, size_t outlen, size_t *got)
-{
-	size_t o = 0;
-
-	if (n % 4)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4], pad = 0;
-
-		for (int k = 0; k < 4; k++) {
-			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad || (v[k] = b64val(s[i + k])) < 0)
-				return -EINVAL;
-		}
-		unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
-
-		/* Canonical only: the bits under the padding are zero. */
-		if (w & ((1u << (8 * pad)) - 1))
-			return -EINVAL;
-		for (int k = 0; k < 3 - pad; k++) {
-			if (o == outlen)
-				return -E2BIG;
-			out[o++] = (unsigned char)(w >> (16 - 8 * k));
-		}
-	}
-	*got = o;
-	return 0;
-}
-
 int auth_header_secret(const char *value, char *out, size_t outlen)
 {
 	const char *sp = strchr(value, ' '), *cred;
@@ -267,7 +219,7 @@ int auth_header_secret(const char *value, char *out, size_t outlen)
 	if ((size_t)(sp - value) == 5 && !strncasecmp(value, "Basic", 5)) {
 		if (n > (sizeof(raw) / 3) * 4)
 			return -E2BIG;
-		if ((r = b64_decode(cred, n, raw, sizeof(raw), &got)) < 0)
+		if ((r = base64_decode(cred, n, raw, sizeof(raw), &got)) < 0)
 			return r;
 		colon = memchr(raw, ':', got);
 		if (!colon)

@@ -184,6 +184,10 @@ static void reap(struct loop *l, void *arg)
 		struct kvc_req *r = c->dead_reqs;
 
 		c->dead_reqs = r->next;
+		free(r->key);
+		buf_free(&r->value);
+		buf_free(&r->split);
+		kvc_res_reset(&r->res);
 		free(r);
 	}
 	if (c->closing)
@@ -196,7 +200,8 @@ void kvc_reap_later(struct kvc *c)
 		loop_timer_set(c->loop, &c->reap, 0, reap, c);
 }
 
-/* Take r out of everything; freed by reap(). */
+/* Take r out of everything; freed by reap(), with what it holds: a
+ * callback running may still read r's result. */
 void kvc_req_kill(struct kvc_req *r)
 {
 	struct kvc *c = r->c;
@@ -213,10 +218,6 @@ void kvc_req_kill(struct kvc_req *r)
 			*pp = r->next;
 			break;
 		}
-	free(r->key);
-	buf_free(&r->value);
-	buf_free(&r->split);
-	kvc_res_reset(&r->res);
 	r->next = c->dead_reqs;
 	c->dead_reqs = r;
 	kvc_reap_later(c);
@@ -243,7 +244,10 @@ void kvc_close(struct kvc *c)
 {
 	if (!c || c->closing)
 		return;
-	if (!c->depth) {
+	/* Freed now only outside the loop's io dispatch: from an io callback
+	 * (ours, or the program's: a signalfd's), the batch being dispatched
+	 * may still hold an event for one of c's connections. */
+	if (!c->depth && !c->loop->dispatching) {
 		kvc_free_now(c);
 		return;
 	}

@@ -63,6 +63,10 @@
 /* A v2 watch that saw nothing this long is asked again (same index), so
  * that a connection lost without a word is noticed. */
 #define KVC_WATCH_POLL_MS 60000
+/* A v3 watch asks for progress notifications, which etcd sends every 10
+ * minutes to an idle watch; a stream silent this long is connected again
+ * (from the last index seen + 1). */
+#define KVC_WATCH_IDLE_MS (11 * 60 * 1000)
 
 enum kvc_backend {
 	KVC_V2,
@@ -136,10 +140,12 @@ typedef void kvc_watch_fn(void *arg, const struct kvc_event *ev, const struct kv
 /* Read the configuration (and the TLS files it names); 0 or -errno with a
  * message in e. */
 int kvc_open(struct kvc **out, struct loop *l, const struct kvc_config *cfg, struct err *e);
-/* Cancel everything still running (no callbacks) and free c. Call it from
- * a callback of the library, from a timer, or outside the loop; not from
- * another io callback of the same loop pass (that pass may still hold an
- * event for one of c's connections). */
+/* Cancel everything still running (no callbacks after it) and free c.
+ * Safe from anywhere: a callback of the library, a timer, any io callback
+ * of the program (a signal handler through loop_signals), or outside the
+ * loop. From an io callback (and from the library's callbacks) c is freed
+ * by a timer after the current batch of events, which the loop runs
+ * before loop_run_once() returns; elsewhere at once. */
 void kvc_close(struct kvc *c);
 
 /*
@@ -167,9 +173,10 @@ int kvc_set(struct kvc *c, const char *key, const void *value, size_t len,
 /* Delete key; if_index not 0: only if its index is that. */
 int kvc_delete(struct kvc *c, const char *key, uint64_t if_index, kvc_done_fn *fn, void *arg,
 	       struct kvc_req **req);
-/* Keep a key with a TTL alive. v2 sets its TTL to ttl seconds again; v3
- * renews its lease for the TTL the lease was granted with (ttl is not
- * used). KVC_NOT_FOUND when the key is gone; KVC_REFUSED when it has no TTL. */
+/* Keep a key with a TTL alive. v2 sets its TTL to ttl seconds again (a
+ * key without a TTL gets one); v3 renews its lease for the TTL the lease
+ * was granted with (ttl is not used), and a key without a lease is
+ * KVC_REFUSED. KVC_NOT_FOUND when the key is gone. */
 int kvc_refresh(struct kvc *c, const char *key, uint64_t ttl, kvc_done_fn *fn, void *arg,
 		struct kvc_req **req);
 /* End a key's TTL now: v2 deletes the key; v3 revokes its lease, which
@@ -182,7 +189,8 @@ int kvc_revoke(struct kvc *c, const char *key, kvc_done_fn *fn, void *arg, struc
  * when a connection breaks, the watch connects again (to any endpoint)
  * and goes on from the last index seen + 1. It ends only when cancelled,
  * or with KVC_HISTORY_GONE (list, then watch from the list's index + 1),
- * or when the store refuses it.
+ * or with KVC_REFUSED when the store refuses it (v3: an HTTP 4xx answer,
+ * or gRPC InvalidArgument, PermissionDenied or Unauthenticated).
  */
 int kvc_watch(struct kvc *c, const char *prefix, uint64_t from_index, kvc_watch_fn *fn, void *arg,
 	      struct kvc_req **req);

@@ -1,8 +1,11 @@
 /*
  * The KV client's pieces without I/O: results and events, the splitter
- * for streams of JSON objects, base64 and percent-encoding.
+ * for streams of JSON objects, base64 (decoding is lib/base64.c's) and
+ * percent-encoding.
  */
 #include "kvc_int.h"
+
+#include "base64.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -169,42 +172,19 @@ int kvc_b64_encode(struct buf *out, const void *data, size_t len)
 	return buf_append(out, "", 0);	/* terminated even when empty */
 }
 
-static int b64_value(char ch)
-{
-	const char *p = ch ? strchr(b64, ch) : NULL;
-
-	return p ? (int)(p - b64) : -1;
-}
-
+/* lib/base64.c's strict decoder, into a buffer, NUL-terminated. */
 int kvc_b64_decode(struct buf *out, const char *s, size_t len)
 {
-	unsigned v = 0, bits = 0;
+	size_t got = 0;
 	int r;
 
 	if (len % 4)
 		return -EINVAL;
 	if ((r = buf_reserve(out, len / 4 * 3)) < 0)
 		return r;
-	for (size_t i = 0; i < len; i++) {
-		int d;
-
-		if (s[i] == '=') {
-			/* Only at the end, at most two. */
-			if (i < len - 2 || (i == len - 2 && s[len - 1] != '='))
-				return -EINVAL;
-			continue;
-		}
-		if ((d = b64_value(s[i])) < 0)
-			return -EINVAL;
-		v = v << 6 | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			char ch = (char)(v >> (bits - 8) & 0xff);
-
-			bits -= 8;
-			buf_append(out, &ch, 1);
-		}
-	}
+	if ((r = base64_decode(s, len, (unsigned char *)out->data + out->len, len / 4 * 3, &got)) < 0)
+		return r == -E2BIG ? -EINVAL : r;
+	out->len += got;
 	return buf_append(out, "", 0);
 }
 

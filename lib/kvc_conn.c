@@ -55,8 +55,7 @@ static void transport_failed(struct kvc_req *r, bool before_send, const char *fm
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	kvc_res_fail(&r->res, KVC_UNAVAILABLE, "%s://%s: %s", how, c->ep[r->endpoint].authority, why);
-	if (!before_send && r->op != KVC_OP_WATCH && r->op != KVC_OP_GET && r->op != KVC_OP_LIST &&
-	    !(r->op == KVC_OP_REFRESH && r->step == 0) && !(r->op == KVC_OP_REVOKE && r->step == 0)) {
+	if (!before_send && !c->ops->resendable(r)) {
 		kvc_res_fail(&r->res, KVC_UNAVAILABLE, "%s://%s: %s after the request was sent: its "
 			     "outcome is unknown", how, c->ep[r->endpoint].authority, why);
 		kvc_req_finish(r);
@@ -133,6 +132,15 @@ static void answer(struct kvc_req *r)
 	on_step(r, s);
 }
 
+static void watch_idle(struct loop *l, void *arg);
+
+/* A v3 watch's stream: connect again when it says nothing for
+ * KVC_WATCH_IDLE_MS (etcd sends a progress notification every 10 min). */
+static void watch_idle_arm(struct kvc_req *r)
+{
+	loop_timer_set(r->c->loop, &r->timer, KVC_WATCH_IDLE_MS, watch_idle, r);
+}
+
 /* Bytes of the answer. false when the exchange is over (k is closed). */
 static bool conn_input(struct kvc_conn *k, const char *data, size_t len)
 {
@@ -157,6 +165,12 @@ static bool conn_input(struct kvc_conn *k, const char *data, size_t len)
 					r->next_index = strtoull(idx, NULL, 10) + 1;
 				k->stream = r->c->ops->stream_msg != NULL;
 				r->c->current = r->endpoint;
+				if (k->stream) {
+					/* The stream is read for as long as it lasts;
+					 * an error's body only up to KVC_BODY_MAX. */
+					k->p.body_max = HTTP_BODY_UNLIMITED;
+					watch_idle_arm(r);
+				}
 			}
 			break;
 		case HTTP_EV_BODY:
@@ -167,7 +181,6 @@ static bool conn_input(struct kvc_conn *k, const char *data, size_t len)
 					on_step(r, s);
 					return false;
 				}
-				r->retry_ms = 0;
 			} else if (buf_append(&k->body, k->p.body, k->p.body_len) < 0) {
 				kvc_res_fail(&r->res, KVC_NOMEM, "out of memory for the answer");
 				on_step(r, r->op == KVC_OP_WATCH ? KVC_STEP_RETRY : KVC_STEP_DONE);
@@ -366,6 +379,28 @@ static void watch_poll(struct loop *l, void *arg)
 	kvc_attempt(l, r);
 }
 
+/* A v3 watch's stream silent for too long: connect again from the last
+ * index seen + 1. */
+static void watch_idle(struct loop *l, void *arg)
+{
+	struct kvc_req *r = arg;
+
+	r->c->depth++;
+	transport_failed(r, false, "the watch stream said nothing for %d s", KVC_WATCH_IDLE_MS / 1000);
+	kvc_leave(r->c);
+}
+
+/* No answer's head (TLS handshake included) within the request timeout: a
+ * watch's connection is given up (a request has its deadline). */
+static void head_timeout(struct loop *l, void *arg)
+{
+	struct kvc_req *r = arg;
+
+	r->c->depth++;
+	transport_failed(r, !r->sent, "no answer within %u ms", r->c->timeout_ms);
+	kvc_leave(r->c);
+}
+
 static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct kvc_conn *k = arg;
@@ -387,7 +422,12 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 		loop_timer_cancel(l, &r->timer);
 		if (r->op == KVC_OP_WATCH && c->ops == &kvc_v2_ops)
 			loop_timer_set(l, &r->timer, KVC_WATCH_POLL_MS, watch_poll, r);
+		else if (r->op == KVC_OP_WATCH)
+			loop_timer_set(l, &r->timer, c->timeout_ms, head_timeout, r);
 	}
+	/* Every byte of a v3 watch's stream shows it alive. */
+	if (k->stream && (events & EPOLLIN))
+		watch_idle_arm(r);
 	pump(k);
 out:
 	kvc_leave(c);
@@ -437,10 +477,13 @@ void kvc_attempt(struct loop *l, void *arg)
 	r->conn = k;
 	k->fd = -1;
 	http_parser_init(&k->p, HTTP_RESPONSE);
-	k->p.body_max = r->op == KVC_OP_WATCH && c->ops->stream_msg ? HTTP_BODY_UNLIMITED : KVC_BODY_MAX;
+	/* A v3 watch's stream is unbounded (KVC_MSG_MAX per message), but
+	 * only once the answer's head says 200. */
+	k->p.body_max = KVC_BODY_MAX;
 	if ((e = build_request(r, k)) < 0) {
 		kvc_res_fail(&r->res, e == -ENOMEM ? KVC_NOMEM : KVC_REFUSED, "cannot build the request: %s",
 			     strerror(-e));
+		buf_free(&k->out);
 		free(k);
 		r->conn = NULL;
 		on_step(r, r->op == KVC_OP_WATCH ? KVC_STEP_RETRY : KVC_STEP_DONE);
@@ -448,17 +491,22 @@ void kvc_attempt(struct loop *l, void *arg)
 	}
 	if (ep->tls) {
 		struct err te = { 0 };
+		bool nomem = !(k->tls = malloc(sizeof(*k->tls)));
 
-		if (!(k->tls = malloc(sizeof(*k->tls))) ||
-		    tls_client_init(k->tls, ep->host, &c->anchors, c->have_cert ? &c->chain : NULL,
-				    c->have_cert ? &c->key : NULL, &te) < 0) {
+		if (nomem || tls_client_init(k->tls, ep->host, &c->anchors, c->have_cert ? &c->chain : NULL,
+					     c->have_cert ? &c->key : NULL, &te) < 0) {
 			free(k->tls);
 			k->tls = NULL;
 			buf_free(&k->out);
 			free(k);
 			r->conn = NULL;
-			kvc_res_fail(&r->res, KVC_NOMEM, "TLS: %s", te.msg[0] ? te.msg : "out of memory");
-			on_step(r, r->op == KVC_OP_WATCH ? KVC_STEP_RETRY : KVC_STEP_DONE);
+			/* Another endpoint may do (a watch tries it later). */
+			if (nomem)
+				kvc_res_fail(&r->res, KVC_NOMEM, "TLS: out of memory");
+			else
+				kvc_res_fail(&r->res, KVC_UNAVAILABLE, "https://%s: TLS: %s", ep->authority,
+					     te.msg[0] ? te.msg : "cannot set up");
+			on_step(r, KVC_STEP_RETRY);
 			goto out;
 		}
 	}

@@ -52,6 +52,9 @@ struct kvc_backend_ops {
 				const char *body, size_t len);
 	/* Watches whose answer is a stream of JSON objects (v3): one object. */
 	enum kvc_step (*stream_msg)(struct kvc_req *r, const char *msg, size_t len);
+	/* Whether r's current step may be sent again (to another endpoint)
+	 * when the connection broke after it was sent: a read, not a write. */
+	bool (*resendable)(const struct kvc_req *r);
 };
 
 extern const struct kvc_backend_ops kvc_v2_ops;
@@ -75,6 +78,7 @@ struct kvc_req {
 	struct kvc_set_opts opts;	/* set; delete's if_index; refresh's ttl */
 	unsigned step;			/* of a backend's multi-request operation */
 	uint64_t lease;			/* v3: the lease granted or found in an earlier step */
+	int64_t lease_ttl;		/* v3: the TTL the grant answered */
 	kvc_done_fn *done;
 	kvc_watch_fn *watch_fn;
 	void *arg;
@@ -122,7 +126,8 @@ bool kvc_watch_deliver(struct kvc_req *r, enum kvc_event_type type, const struct
  */
 enum kvc_step kvc_split_feed(struct kvc_req *r, const char *data, size_t len);
 
-/* Base64 (RFC 4648, with padding), as the v3 gateway carries bytes.
+/* Base64 (RFC 4648, with padding), as the v3 gateway carries bytes;
+ * decoding is lib/base64.c's strict one (canonical encodings only).
  * encode: 0 or -ENOMEM; decode: 0, -EINVAL or -ENOMEM. */
 int kvc_b64_encode(struct buf *out, const void *data, size_t len);
 int kvc_b64_decode(struct buf *out, const char *s, size_t len);

@@ -279,8 +279,16 @@ out:
 	return s;
 }
 
+/* Every v2 operation is one request: only the reads may go again. A
+ * refresh or revoke is a write (PUT, DELETE). */
+static bool v2_resendable(const struct kvc_req *r)
+{
+	return r->op == KVC_OP_GET || r->op == KVC_OP_LIST || r->op == KVC_OP_WATCH;
+}
+
 const struct kvc_backend_ops kvc_v2_ops = {
 	.build = v2_build,
 	.answer = v2_answer,
 	.stream_msg = NULL,
+	.resendable = v2_resendable,
 };

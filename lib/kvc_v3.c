@@ -204,6 +204,10 @@ static int v3_build(struct kvc_req *r, struct kvc_http *h)
 		put_key(&j, r, true);
 		if (r->next_index)
 			put_u64(&j, "start_revision", r->next_index);
+		/* An idle watch hears from etcd every 10 minutes: a stream
+		 * silent for longer is a stuck one (KVC_WATCH_IDLE_MS). */
+		json_key(&j, "progress_notify");
+		json_bool(&j, true);
 		json_obj_end(&j);
 		break;
 	}
@@ -294,9 +298,13 @@ static int kvs_add(struct kvc_res *res, const cJSON *range)
 	return 0;
 }
 
-static enum kvc_status grpc_status(uint64_t code, int http)
+static enum kvc_status grpc_status(uint64_t code, int http, bool watch)
 {
 	switch (code) {
+	case 3:			/* INVALID_ARGUMENT */
+	case 7:			/* PERMISSION_DENIED */
+	case 16:		/* UNAUTHENTICATED */
+		return KVC_REFUSED;
 	case 5:			/* NOT_FOUND: a lease */
 		return KVC_NOT_FOUND;
 	case 4:			/* DEADLINE_EXCEEDED */
@@ -305,15 +313,20 @@ static enum kvc_status grpc_status(uint64_t code, int http)
 	case 13:		/* INTERNAL */
 	case 10:		/* ABORTED */
 		return KVC_UNAVAILABLE;
-	case 11:		/* OUT_OF_RANGE: compacted */
-		return KVC_HISTORY_GONE;
+	case 11:		/* OUT_OF_RANGE: a watch's revision compacted */
+		return watch ? KVC_HISTORY_GONE : KVC_REFUSED;
 	default:
+		/* A watch's stream reports errors in a 200 answer: only the
+		 * codes above, or an HTTP 4xx, say the store refuses it
+		 * (CANCELED from a store shutting down is not a refusal). */
+		if (watch)
+			return http >= 400 && http < 500 ? KVC_REFUSED : KVC_UNAVAILABLE;
 		return http >= 500 ? KVC_UNAVAILABLE : KVC_REFUSED;
 	}
 }
 
 /* {"error":...,"code":N} or the stream's {"error":{"grpc_code":N,"message":...}}. */
-static void error_answer(struct kvc_res *res, const cJSON *doc, int status)
+static void error_answer(struct kvc_res *res, const cJSON *doc, int status, bool watch)
 {
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
 	const char *msg = NULL;
@@ -328,7 +341,7 @@ static void error_answer(struct kvc_res *res, const cJSON *doc, int status)
 		if (!msg)
 			msg = cJSON_GetStringValue(err);
 	}
-	kvc_res_fail(res, grpc_status(code, status), "HTTP %d, gRPC code %" PRIu64 ": %s", status, code,
+	kvc_res_fail(res, grpc_status(code, status, watch), "HTTP %d, gRPC code %" PRIu64 ": %s", status, code,
 		     msg ? msg : "(no message)");
 }
 
@@ -345,7 +358,7 @@ static void written(struct kvc_req *r)
 	}
 	kv->index = r->res.index;
 	kv->lease = r->lease;
-	kv->ttl = (int64_t)r->opts.ttl;
+	kv->ttl = r->lease ? r->lease_ttl : 0;
 }
 
 /* A txn that failed read the key instead: absent, or changed. */
@@ -398,6 +411,17 @@ static enum kvc_step v3_answer(struct kvc_req *r, int status, const char *etcd_i
 	doc = cJSON_ParseWithLength(body, len);
 	if (!cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
+		if (r->op == KVC_OP_WATCH) {
+			/* A watch the store refuses ends; one it cannot serve
+			 * now goes on. */
+			if (status >= 400 && status < 500) {
+				kvc_res_fail(res, KVC_REFUSED, "HTTP %d", status);
+				return KVC_STEP_DONE;
+			}
+			kvc_res_fail(res, status >= 500 ? KVC_UNAVAILABLE : KVC_BAD_RESPONSE,
+				     "HTTP %d with a body that is not a JSON object", status);
+			return KVC_STEP_RETRY;
+		}
 		kvc_res_fail(res, status >= 500 ? KVC_UNAVAILABLE : KVC_BAD_RESPONSE,
 			     "HTTP %d with a body that is not a JSON object", status);
 		return KVC_STEP_DONE;
@@ -407,7 +431,10 @@ static enum kvc_step v3_answer(struct kvc_req *r, int status, const char *etcd_i
 	if (!cJSON_IsObject(result))
 		result = doc;
 	if (status != 200 || cJSON_GetObjectItemCaseSensitive(doc, "error")) {
-		error_answer(res, doc, status);
+		error_answer(res, doc, status, r->op == KVC_OP_WATCH);
+		/* A watch refused (HTTP 4xx, or a refusing gRPC code) ends. */
+		if (r->op == KVC_OP_WATCH && status >= 400 && status < 500 && res->status != KVC_HISTORY_GONE)
+			res->status = KVC_REFUSED;
 		goto out;
 	}
 	res->index = u64_or_0(cJSON_GetObjectItemCaseSensitive(result, "header"), "revision");
@@ -426,6 +453,8 @@ static enum kvc_step v3_answer(struct kvc_req *r, int status, const char *etcd_i
 				kvc_res_fail(res, KVC_BAD_RESPONSE, "a lease grant without an ID");
 				break;
 			}
+			/* The store may grant another TTL than the one asked for. */
+			r->lease_ttl = u64(result, "TTL", &v) ? (int64_t)v : (int64_t)r->opts.ttl;
 			r->step = 1;
 			s = KVC_STEP_NEXT;
 		} else if ((r->opts.if_absent || r->opts.if_index) &&
@@ -470,7 +499,8 @@ static enum kvc_step v3_answer(struct kvc_req *r, int status, const char *etcd_i
 	}
 out:
 	cJSON_Delete(doc);
-	if (r->op == KVC_OP_WATCH && s == KVC_STEP_DONE && res->status != KVC_HISTORY_GONE)
+	if (r->op == KVC_OP_WATCH && s == KVC_STEP_DONE && res->status != KVC_HISTORY_GONE &&
+	    res->status != KVC_REFUSED)
 		s = KVC_STEP_RETRY;
 	return s;
 }
@@ -482,16 +512,20 @@ static enum kvc_step v3_stream_msg(struct kvc_req *r, const char *msg, size_t le
 	const cJSON *result, *events, *ev;
 	enum kvc_step s = KVC_STEP_MORE;
 	cJSON *doc = cJSON_ParseWithLength(msg, len);
-	uint64_t rev, compact = 0;
+	uint64_t rev, compact = 0, from;
+	size_t i;
 
 	kvc_res_reset(res);
 	result = cJSON_GetObjectItemCaseSensitive(doc, "result");
 	if (!cJSON_IsObject(result)) {
 		if (cJSON_IsObject(doc) && cJSON_GetObjectItemCaseSensitive(doc, "error"))
-			error_answer(res, doc, 200);
+			error_answer(res, doc, 200, true);
 		else
 			kvc_res_fail(res, KVC_BAD_RESPONSE, "a watch message without a result");
-		s = KVC_STEP_RETRY;
+		/* Refused (gRPC InvalidArgument, PermissionDenied,
+		 * Unauthenticated) or compacted: the watch ends. */
+		s = res->status == KVC_REFUSED || res->status == KVC_HISTORY_GONE ? KVC_STEP_DONE
+										     : KVC_STEP_RETRY;
 		goto out;
 	}
 	rev = u64_or_0(cJSON_GetObjectItemCaseSensitive(result, "header"), "revision");
@@ -516,29 +550,64 @@ static enum kvc_step v3_stream_msg(struct kvc_req *r, const char *msg, size_t le
 		s = KVC_STEP_RETRY;
 		goto out;
 	}
+	/* Every event of the message is decoded before any is delivered: a
+	 * bad one makes the watch connect again from next_index, which must
+	 * not have moved past events not delivered yet. */
 	cJSON_ArrayForEach(ev, events) {
-		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type"));
-		struct kvc_kv *kv;
-
-		kvc_res_reset(res);
-		if (!(kv = kv_add(res, cJSON_GetObjectItemCaseSensitive(ev, "kv")))) {
+		if (!kv_add(res, cJSON_GetObjectItemCaseSensitive(ev, "kv"))) {
 			s = KVC_STEP_RETRY;
 			goto out;
 		}
-		/* Already delivered before a reconnection. */
-		if (kv->index < r->next_index)
+	}
+	/* One revision may hold many events (a txn, a prefix delete, a lease
+	 * expiring): all share its index. etcd does not split a revision
+	 * over messages, so the events before the threshold taken once here
+	 * were delivered before a reconnection, and every event from it is
+	 * new. */
+	from = r->next_index;
+	i = 0;
+	cJSON_ArrayForEach(ev, events) {
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type"));
+		struct kvc_kv *kv = &res->kvs[i++];
+
+		if (kv->index < from)
 			continue;
-		r->next_index = kv->index + 1;
+		if (kv->index + 1 > r->next_index)
+			r->next_index = kv->index + 1;
 		if (!kvc_watch_deliver(r, type && !strcmp(type, "DELETE") ? KVC_EV_DELETE : KVC_EV_PUT, kv))
 			goto out;
 	}
+	/* A healthy stream (events, or a progress notification) ends the
+	 * pause of an earlier failure; a watch created only to be cancelled
+	 * does not. */
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "created")))
+		r->retry_ms = 0;
+	kvc_res_reset(res);
 out:
 	cJSON_Delete(doc);
 	return s;
+}
+
+/* Reads may go again: a range (get, list, and the first step of refresh
+ * and revoke) and a watch. */
+static bool v3_resendable(const struct kvc_req *r)
+{
+	switch (r->op) {
+	case KVC_OP_GET:
+	case KVC_OP_LIST:
+	case KVC_OP_WATCH:
+		return true;
+	case KVC_OP_REFRESH:
+	case KVC_OP_REVOKE:
+		return r->step == 0;
+	default:
+		return false;
+	}
 }
 
 const struct kvc_backend_ops kvc_v3_ops = {
 	.build = v3_build,
 	.answer = v3_answer,
 	.stream_msg = v3_stream_msg,
+	.resendable = v3_resendable,
 };

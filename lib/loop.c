@@ -150,12 +150,14 @@ int loop_run_once(struct loop *l, int max_ms)
 	n = epoll_wait(l->epfd, ev, LOOP_EVENTS_MAX, timeout);
 	if (n < 0 && errno != EINTR)
 		return -errno;
+	l->dispatching++;
 	for (i = 0; i < n; i++) {
 		struct loop_io *io = ev[i].data.ptr;
 
 		if (io->fn)
 			io->fn(l, io->fd, ev[i].events, io->arg);
 	}
+	l->dispatching--;
 	loop_run_timers(l);
 	return 0;
 }

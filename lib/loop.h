@@ -40,6 +40,8 @@ struct loop {
 	struct loop_io sigio;
 	loop_signal_fn *sigfn;
 	void *sigarg;
+	int dispatching;	/* inside loop_run_once's io callbacks: the batch may
+				 * still hold events for any registered io */
 };
 
 /* Milliseconds on CLOCK_MONOTONIC. */

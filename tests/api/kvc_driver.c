@@ -29,8 +29,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "kvc.h"
 #include "loop.h"
+
+/* lib/kvc_codec.c's, as the v3 gateway carries keys. */
+int kvc_b64_encode(struct buf *out, const void *data, size_t len);
 
 static struct loop L;
 static struct kvc *C;
@@ -267,9 +271,10 @@ static const char *ev_name(enum kvc_event_type t)
 
 /* --- compaction (v3), by hand ----------------------------------------------------- */
 
-static void compact(const char *url, uint64_t rev)
+/* POST body to the v3 gateway at url (plain HTTP), by hand; 200 or fail. */
+static void post_v3(const char *url, const char *path, const char *body)
 {
-	char host[64], req[512], body[128], ans[1024];
+	char host[64], req[2048], ans[1024];
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	unsigned port;
 	int fd, n;
@@ -281,16 +286,40 @@ static void compact(const char *url, uint64_t rev)
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect %s: %s", url,
 	      strerror(errno));
-	snprintf(body, sizeof(body), "{\"revision\":\"%" PRIu64 "\",\"physical\":true}", rev);
-	n = snprintf(req, sizeof(req), "POST /v3/kv/compaction HTTP/1.1\r\nHost: %s:%u\r\n"
+	n = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: %s:%u\r\n"
 		     "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		     host, port, strlen(body), body);
+		     path, host, port, strlen(body), body);
+	CHECK(n > 0 && (size_t)n < sizeof(req), "request too long");
 	CHECK(write(fd, req, (size_t)n) == n, "write");
 	while ((got = read(fd, ans + all, sizeof(ans) - 1 - (size_t)all)) > 0)
 		all += got;
 	ans[all > 0 ? all : 0] = 0;
 	close(fd);
-	CHECK(!strncmp(ans, "HTTP/1.1 200", 12), "compaction: %s", ans);
+	CHECK(!strncmp(ans, "HTTP/1.1 200", 12), "%s: %s", path, ans);
+}
+
+static void compact(const char *url, uint64_t rev)
+{
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"revision\":\"%" PRIu64 "\",\"physical\":true}", rev);
+	post_v3(url, "/v3/kv/compaction", body);
+}
+
+/* One txn putting two keys: two events at one revision. */
+static void txn_put_two(const char *url, const char *k1, const char *k2, const char *value)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT, v = BUF_INIT;
+	char body[1536];
+
+	CHECK(kvc_b64_encode(&a, k1, strlen(k1)) == 0 && kvc_b64_encode(&b, k2, strlen(k2)) == 0 &&
+	      kvc_b64_encode(&v, value, strlen(value)) == 0, "base64");
+	snprintf(body, sizeof(body), "{\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}},"
+		 "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}}]}", a.data, v.data, b.data, v.data);
+	post_v3(url, "/v3/kv/txn", body);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&v);
 }
 
 /* --- the scenario --------------------------------------------------------------------- */
@@ -367,6 +396,8 @@ static void scenario_basic(void)
 	ok("list a prefix, flattened and sorted");
 }
 
+static const char *compact_url;
+
 static void scenario_watch(void)
 {
 	static struct watch w;
@@ -419,8 +450,43 @@ static void scenario_watch(void)
 	EXPECT(set(k("w/now"), "6", 0, false, 0), KVC_OK);
 	wait_events(&w, 1, 10000, __LINE__);
 	CHECK(!strcmp(w.ev[0].kv.key, k("w/now")), "from now: %s", w.ev[0].kv.key);
-	kvc_cancel(w.req);
 	ok("a watch from now");
+
+	/* v3: one revision, two keys (a txn); then a prefix delete of both. */
+	if (backend == KVC_V3 && compact_url) {
+		uint64_t rev;
+
+		txn_put_two(compact_url, k("w/t1"), k("w/t2"), "7");
+		wait_events(&w, 3, 10000, __LINE__);
+		rev = w.ev[1].kv.index;
+		CHECK(w.ev[1].type == KVC_EV_PUT && !strcmp(w.ev[1].kv.key, k("w/t1")) &&
+		      w.ev[2].type == KVC_EV_PUT && !strcmp(w.ev[2].kv.key, k("w/t2")) && w.ev[2].kv.index == rev &&
+		      !strcmp(w.ev[2].kv.value, "7"), "txn events: %s at %" PRIu64 ", %s at %" PRIu64,
+		      w.ev[1].kv.key, rev, w.ev[2].kv.key, w.ev[2].kv.index);
+		{
+			struct buf key = BUF_INIT, end = BUF_INIT;
+			char body[1200], *e = strdup(k("w/t"));
+
+			e[strlen(e) - 1]++;	/* "w/t" .. "w/u" */
+			CHECK(kvc_b64_encode(&key, k("w/t"), strlen(k("w/t"))) == 0 &&
+			      kvc_b64_encode(&end, e, strlen(e)) == 0, "base64");
+			snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\"}", key.data, end.data);
+			post_v3(compact_url, "/v3/kv/deleterange", body);
+			buf_free(&key);
+			buf_free(&end);
+			free(e);
+		}
+		wait_events(&w, 5, 10000, __LINE__);
+		CHECK(w.ev[3].type == KVC_EV_DELETE && w.ev[4].type == KVC_EV_DELETE &&
+		      w.ev[3].kv.index == w.ev[4].kv.index && w.ev[3].kv.index > rev &&
+		      strcmp(w.ev[3].kv.key, w.ev[4].kv.key), "prefix delete events: %s %s at %" PRIu64 ", %s %s at %" PRIu64,
+		      ev_name(w.ev[3].type), w.ev[3].kv.key, w.ev[3].kv.index,
+		      ev_name(w.ev[4].type), w.ev[4].kv.key, w.ev[4].kv.index);
+		pause_ms(300);
+		CHECK(w.n == 5, "%u events, want 5", w.n);
+		ok("every event of one revision reaches a watch (a txn of two puts, a prefix delete)");
+	}
+	kvc_cancel(w.req);
 }
 
 static void scenario_ttl(void)
@@ -591,7 +657,7 @@ int main(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	struct kvc_config cfg = { 0 };
-	const char *compact_url = NULL, *dead = "http://127.0.0.1:1";
+	const char *dead = "http://127.0.0.1:1";
 	bool skip_history = false, reconnect = false;
 	struct err e = { 0 };
 	int o;

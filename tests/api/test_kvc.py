@@ -79,6 +79,7 @@ def test_v2(driver, member):
 def test_v3_gateway(driver, member):
     out = run_driver(driver, "v3", [member.url], ["--compact-url", member.url])
     assert "ok: v3: refresh of a key without a TTL" in out
+    assert "every event of one revision reaches a watch" in out
 
 
 # --- a watch across a broken connection ---------------------------------------------

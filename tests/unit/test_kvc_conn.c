@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ struct canned {
 	const char *answer;	/* NULL: never answer */
 	size_t answer_len;
 	unsigned requests;	/* complete requests seen */
+	bool keep_open;		/* answer without closing the connection */
+	const char *hold;	/* a request holding this is never answered */
+	char last[4096];	/* the last complete request */
 	struct {
 		int fd;
 		struct loop_io io;
@@ -76,11 +80,14 @@ static void conn_ready(struct loop *l, int fd, uint32_t events, void *arg)
 	if (s->c[i].answered || !request_complete(s->c[i].in, s->c[i].len))
 		return;
 	s->requests++;
-	if (!s->answer)
+	s->c[i].in[s->c[i].len] = 0;
+	memcpy(s->last, s->c[i].in, s->c[i].len + 1);
+	if (!s->answer || (s->hold && strstr(s->c[i].in, s->hold)))
 		return;
 	s->c[i].answered = true;
 	assert_int_equal(write(fd, s->answer, s->answer_len), (ssize_t)s->answer_len);
-	shutdown(fd, SHUT_WR);
+	if (!s->keep_open)
+		shutdown(fd, SHUT_WR);
 }
 
 static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
@@ -142,6 +149,9 @@ static void canned_stop(struct canned *s)
 
 /* --- the client ------------------------------------------------------------------ */
 
+/* Set once a test closed the client: no callback may come after. */
+static bool kv_closed;
+
 struct call {
 	bool done;
 	enum kvc_status status;
@@ -153,13 +163,19 @@ static void on_done(void *arg, const struct kvc_result *r)
 {
 	struct call *c = arg;
 
+	assert_false(kv_closed);
 	assert_false(c->done);
 	c->done = true;
+	/* Closing first: the result stays readable for the whole callback. */
+	if (c->close_me) {
+		kvc_close(c->close_me);
+		kv_closed = true;
+	}
 	c->status = r->status;
 	snprintf(c->msg, sizeof(c->msg), "%s", r->msg);
 	assert_true(r->status == KVC_OK || r->msg[0]);
-	if (c->close_me)
-		kvc_close(c->close_me);
+	if (r->status == KVC_OK && r->n)
+		assert_string_equal(r->kvs[0].value, "v");
 }
 
 static void run_until(struct loop *l, const bool *flag, unsigned ms)
@@ -273,11 +289,49 @@ static void a_refused_endpoint_fails_over(void **state)
 	loop_close(&l);
 }
 
-static unsigned watch_events;
+static unsigned watch_events, watch_ends;
+static enum kvc_status watch_end;
 
 static void on_event(void *arg, const struct kvc_event *ev, const struct kvc_result *end)
 {
-	watch_events++;
+	assert_false(kv_closed);
+	if (end) {
+		watch_ends++;
+		watch_end = end->status;
+	} else {
+		watch_events++;
+	}
+}
+
+/* A v3 watch of "/p/" against a server answering `answer` (kept open when
+ * keep_open), for ms; the requests the server saw. */
+static unsigned v3_watch_against(const char *answer, bool keep_open, unsigned ms, char *last, size_t lastlen)
+{
+	struct loop l;
+	struct canned s;
+	struct kvc *kv;
+	struct kvc_req *w;
+	char ep[64];
+	unsigned n;
+
+	assert_int_equal(loop_init(&l), 0);
+	canned_start(&s, &l, answer);
+	s.keep_open = keep_open;
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", s.port);
+	kv = client(&l, KVC_V3, ep);
+	watch_events = watch_ends = 0;
+	watch_end = KVC_OK;
+	assert_int_equal(kvc_watch(kv, "/p/", 0, on_event, NULL, &w), 0);
+	run_until(&l, NULL, ms);
+	n = s.requests;
+	if (last)
+		snprintf(last, lastlen, "%s", s.last);
+	if (!watch_ends)
+		kvc_cancel(w);
+	kvc_close(kv);
+	canned_stop(&s);
+	loop_close(&l);
+	return n;
 }
 
 static void a_watch_whose_stream_goes_bad_connects_again(void **state)
@@ -289,8 +343,11 @@ static void a_watch_whose_stream_goes_bad_connects_again(void **state)
 	char ep[64];
 
 	assert_int_equal(loop_init(&l), 0);
+	/* Well framed (15 bytes in a chunk of 15), and the connection kept
+	 * open: only the splitter's refusal makes the watch connect again. */
 	canned_start(&s, &l, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		     "10\r\n[not an object]\r\n\r\n");
+		     "f\r\n[not an object]\r\n");
+	s.keep_open = true;
 	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", s.port);
 	kv = client(&l, KVC_V3, ep);
 	watch_events = 0;
@@ -317,19 +374,190 @@ static void closing_from_a_callback(void **state)
 	assert_int_equal(loop_init(&l), 0);
 	canned_start(&s, &l, "HTTP/1.1 404 Not Found\r\nContent-Length: 66\r\n\r\n"
 		     "{\"errorCode\":100,\"message\":\"Key not found\",\"cause\":\"/k\",\"index\":3}");
+	s.hold = "wait=true";	/* the watch stays live through the close */
 	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", s.port);
 	kv = client(&l, KVC_V2, ep);
 	a.close_me = kv;
-	assert_int_equal(kvc_get(kv, "/k", on_done, &a, NULL), 0);
+	kv_closed = false;
+	watch_ends = 0;
 	assert_int_equal(kvc_watch(kv, "/k", 0, on_event, NULL, NULL), 0);
+	assert_int_equal(kvc_get(kv, "/k", on_done, &a, NULL), 0);
 	assert_int_equal(kvc_get(kv, "/j", on_done, &b, NULL), 0);
 	run_until(&l, NULL, 700);
 	assert_true(a.done);
 	assert_int_equal(a.status, KVC_NOT_FOUND);
-	/* The other request may have finished first; it never calls back
-	 * after the close. Nothing leaks (the sanitizer checks). */
+	assert_non_null(strstr(a.msg, "Key not found"));
+	/* The watch never ended; the other request may have finished first.
+	 * No callback came after the close (on_done and on_event check).
+	 * Nothing leaks (the sanitizer checks). */
+	assert_int_equal(watch_ends, 0);
+	kv_closed = false;
 	canned_stop(&s);
 	loop_close(&l);
+}
+
+/* A callback that closes the client first still reads its result. */
+static void a_result_outlives_a_close_in_its_callback(void **state)
+{
+	struct loop l;
+	struct canned s;
+	struct call a = { 0 };
+	struct kvc *kv;
+	char ep[64];
+
+	assert_int_equal(loop_init(&l), 0);
+	canned_start(&s, &l, "HTTP/1.1 200 OK\r\nContent-Length: 84\r\n\r\n{\"action\":\"get\",\"node\":"
+		     "{\"key\":\"/k\",\"value\":\"v\",\"modifiedIndex\":3,\"createdIndex\":3}}\n");
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", s.port);
+	kv = client(&l, KVC_V2, ep);
+	a.close_me = kv;
+	kv_closed = false;
+	assert_int_equal(kvc_get(kv, "/k", on_done, &a, NULL), 0);
+	run_until(&l, &a.done, 3000);
+	assert_true(a.done);
+	assert_int_equal(a.status, KVC_OK);
+	run_until(&l, NULL, 100);
+	kv_closed = false;
+	canned_stop(&s);
+	loop_close(&l);
+}
+
+/* The program's own io callback (a signal through a signalfd, here a
+ * pipe) closes the client while the same batch holds events for its
+ * connections. */
+static void close_on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	char ch;
+
+	assert_int_equal(read(fd, &ch, 1), 1);
+	kvc_close(arg);
+	kv_closed = true;
+}
+
+static void closing_from_the_programs_io_callback(void **state)
+{
+	static const char good[] = "HTTP/1.1 200 OK\r\nContent-Length: 84\r\n\r\n{\"action\":\"get\",\"node\":"
+				   "{\"key\":\"/k\",\"value\":\"v\",\"modifiedIndex\":3,\"createdIndex\":3}}\n";
+	struct loop l;
+	struct canned s;
+	struct call a = { 0 }, b = { 0 };
+	struct loop_io pio;
+	struct kvc *kv;
+	int p[2];
+	char ep[64];
+
+	assert_int_equal(loop_init(&l), 0);
+	canned_start(&s, &l, NULL);
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u", s.port);
+	kv = client(&l, KVC_V2, ep);
+	kv_closed = false;
+	watch_ends = 0;
+	assert_int_equal(kvc_get(kv, "/k", on_done, &a, NULL), 0);
+	assert_int_equal(kvc_get(kv, "/j", on_done, &b, NULL), 0);
+	assert_int_equal(kvc_watch(kv, "/k", 0, on_event, NULL, NULL), 0);
+	for (uint64_t end = loop_now_ms() + 2000; s.requests < 3 && loop_now_ms() < end;)
+		loop_run_once(&l, 20);
+	assert_int_equal(s.requests, 3);
+	assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	assert_int_equal(loop_io_add(&l, &pio, p[0], EPOLLIN, close_on_readable, kv), 0);
+	/* The pipe first, then every connection: one batch, in that order. */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	for (unsigned i = 0; i < CONNS_MAX; i++)
+		if (s.c[i].fd >= 0)
+			assert_int_equal(write(s.c[i].fd, good, strlen(good)), (ssize_t)strlen(good));
+	usleep(20000);
+	loop_run_once(&l, 100);
+	assert_true(kv_closed);
+	run_until(&l, NULL, 200);
+	assert_false(a.done);
+	assert_false(b.done);
+	assert_int_equal(watch_events + watch_ends, 0);
+	kv_closed = false;
+	loop_io_del(&l, &pio);
+	close(p[0]);
+	close(p[1]);
+	canned_stop(&s);
+	loop_close(&l);
+}
+
+/* A v2 refresh is a write: a connection that breaks after it was sent
+ * gives an unknown outcome, never a second refresh. */
+static void a_v2_refresh_is_not_sent_again(void **state)
+{
+	struct loop l;
+	struct canned s;
+	struct call c = { 0 };
+	struct kvc *kv;
+	char ep[128];
+
+	assert_int_equal(loop_init(&l), 0);
+	canned_start(&s, &l, "");
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%u,http://127.0.0.1:%u", s.port, s.port);
+	kv = client(&l, KVC_V2, ep);
+	kv_closed = false;
+	assert_int_equal(kvc_refresh(kv, "/k", 10, on_done, &c, NULL), 0);
+	run_until(&l, &c.done, 3000);
+	assert_true(c.done);
+	assert_int_equal(c.status, KVC_UNAVAILABLE);
+	assert_non_null(strstr(c.msg, "outcome is unknown"));
+	assert_int_equal(s.requests, 1);
+	kvc_close(kv);
+	canned_stop(&s);
+	loop_close(&l);
+}
+
+static void a_v3_watch_error_body_is_bounded(void **state)
+{
+	/* Before the status is known nothing is unbounded: a 500 announcing
+	 * more than KVC_BODY_MAX is refused at once, and the watch connects
+	 * again (rather than reading it, or waiting for it). */
+	unsigned n = v3_watch_against("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 99999999999\r\n\r\n",
+				      true, 1000, NULL, 0);
+
+	assert_in_range(n, 2, 4);
+	assert_int_equal(watch_ends, 0);
+}
+
+static void a_refused_v3_watch_ends(void **state)
+{
+	static const char *const answers[] = {
+		"HTTP/1.1 403 Forbidden\r\nContent-Length: 73\r\n\r\n"
+		"{\"error\":\"etcdserver: permission denied\",\"code\":7,\"message\":\"permission\"}",
+		"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"49\r\n{\"error\":{\"grpc_code\":16,\"http_code\":401,\"message\":\"invalid auth token\"}}\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		unsigned n = v3_watch_against(answers[i], i == 2, 1000, NULL, 0);
+
+		if (n != 1 || watch_ends != 1 || watch_end != KVC_REFUSED)
+			fail_msg("case %zu: %u requests, %u ends, %s", i, n, watch_ends, kvc_status_name(watch_end));
+	}
+}
+
+static void a_v3_watch_created_then_cancelled_backs_off(void **state)
+{
+	/* Each try: created, then cancelled. The pause still doubles (0,
+	 * 200, 600 ms), not 200 ms each time. */
+	unsigned n = v3_watch_against("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "35\r\n{\"result\":{\"header\":{\"revision\":\"7\"},\"created\":true}}\r\n"
+				      "36\r\n{\"result\":{\"header\":{\"revision\":\"7\"},\"canceled\":true}}\r\n",
+				      true, 1000, NULL, 0);
+
+	assert_in_range(n, 2, 4);
+	assert_int_equal(watch_ends, 0);
+}
+
+/* A v3 watch asks for progress notifications, and a store that never
+ * answers its head is given up after the request timeout (500 ms here). */
+static void a_v3_watch_asks_for_progress_and_gives_up_a_silent_store(void **state)
+{
+	char last[4096];
+	unsigned n = v3_watch_against(NULL, true, 1300, last, sizeof(last));
+
+	assert_non_null(strstr(last, "\"progress_notify\":true"));
+	assert_in_range(n, 2, 3);
 }
 
 static void endpoints_are_checked_when_opening(void **state)
@@ -381,6 +609,13 @@ int main(void)
 		cmocka_unit_test(a_refused_endpoint_fails_over),
 		cmocka_unit_test(a_watch_whose_stream_goes_bad_connects_again),
 		cmocka_unit_test(closing_from_a_callback),
+		cmocka_unit_test(a_result_outlives_a_close_in_its_callback),
+		cmocka_unit_test(closing_from_the_programs_io_callback),
+		cmocka_unit_test(a_v2_refresh_is_not_sent_again),
+		cmocka_unit_test(a_v3_watch_error_body_is_bounded),
+		cmocka_unit_test(a_refused_v3_watch_ends),
+		cmocka_unit_test(a_v3_watch_created_then_cancelled_backs_off),
+		cmocka_unit_test(a_v3_watch_asks_for_progress_and_gives_up_a_silent_store),
 	};
 
 	srandom((unsigned)getpid());

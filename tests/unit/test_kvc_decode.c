@@ -35,12 +35,20 @@ static void b64_round_trips(void **state)
 
 static void b64_refuses_what_is_not(void **state)
 {
-	static const char *const bad[] = { "Zg=", "Z===", "Zg=a", "Zm9v!A==", "=Zg=", "Zm\n9v" };
+	/* Every one a length multiple of 4: the padding and alphabet checks
+	 * refuse them, not the length check. */
+	static const char *const bad[] = { "Zg=A", "Z===", "Zg=a", "Zm9v!A==", "=Zg=", "Zm\n9", "Zm9v====",
+					   "Zm9vY===", "Zg==Zg==", "Zm 9", "Zm9\0",
+					   "Zh==", "Zm9=" };	/* the last two: bits under the padding */
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct buf d = BUF_INIT;
 
-		assert_int_equal(kvc_b64_decode(&d, bad[i], strlen(bad[i])), -EINVAL);
+		size_t n = strlen(bad[i]) == 3 ? 4 : strlen(bad[i]);	/* "Zm9\0": a NUL */
+
+		assert_int_equal(n % 4, 0);
+		if (kvc_b64_decode(&d, bad[i], n) != -EINVAL)
+			fail_msg("case %zu (%s) decoded", i, bad[i]);
 		buf_free(&d);
 	}
 }
@@ -279,6 +287,144 @@ static void v3_watch_stream_in_any_pieces(void **state)
 	}
 }
 
+/* Several events at one revision (a txn, a prefix delete, a lease
+ * expiring) are all delivered; after a reconnection from the index past a
+ * revision, none of it comes again. */
+static void v3_watch_delivers_every_event_of_a_revision(void **state)
+{
+	static const char msg[] =
+		"{\"result\":{\"header\":{\"revision\":\"9\"},\"events\":["
+		"{\"kv\":{\"key\":\"YQ==\",\"create_revision\":\"5\",\"mod_revision\":\"7\",\"value\":\"MQ==\"}},"
+		"{\"kv\":{\"key\":\"Yg==\",\"create_revision\":\"8\",\"mod_revision\":\"8\",\"value\":\"Mg==\"}},"
+		"{\"kv\":{\"key\":\"Yw==\",\"create_revision\":\"8\",\"mod_revision\":\"8\",\"value\":\"Mw==\"}},"
+		"{\"type\":\"DELETE\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"9\"}},"
+		"{\"type\":\"DELETE\",\"kv\":{\"key\":\"Yg==\",\"mod_revision\":\"9\"}}]}}";
+	struct kvc_req r;
+
+	req(&r, KVC_OP_WATCH, "");
+	r.next_index = 7;
+	assert_int_equal(kvc_split_feed(&r, msg, strlen(msg)), KVC_STEP_MORE);
+	assert_string_equal(transcript.data, "put a=1 @7\nput b=2 @8\nput c=3 @8\ndelete a= @9\ndelete b= @9\n");
+	assert_int_equal(r.next_index, 10);
+	done(&r);
+
+	/* Connected again from 8: the event at 7 was delivered, those at 8
+	 * and 9 were not. */
+	req(&r, KVC_OP_WATCH, "");
+	r.next_index = 8;
+	assert_int_equal(kvc_split_feed(&r, msg, strlen(msg)), KVC_STEP_MORE);
+	assert_string_equal(transcript.data, "put b=2 @8\nput c=3 @8\ndelete a= @9\ndelete b= @9\n");
+	assert_int_equal(r.next_index, 10);
+	done(&r);
+
+	/* A bad event in a message delivers none of it, and next_index stays. */
+	static const char bad[] =
+		"{\"result\":{\"header\":{\"revision\":\"8\"},\"events\":["
+		"{\"kv\":{\"key\":\"Yg==\",\"mod_revision\":\"8\",\"value\":\"Mg==\"}},"
+		"{\"kv\":{\"key\":\"!!\",\"mod_revision\":\"8\"}}]}}";
+	req(&r, KVC_OP_WATCH, "");
+	r.next_index = 8;
+	assert_int_equal(kvc_split_feed(&r, bad, strlen(bad)), KVC_STEP_RETRY);
+	assert_int_equal(r.res.status, KVC_BAD_RESPONSE);
+	assert_int_equal(transcript.len, 0);
+	assert_int_equal(r.next_index, 8);
+	done(&r);
+}
+
+/* gRPC OUT_OF_RANGE is lost history only for a watch; refusing codes end
+ * a watch (KVC_REFUSED) where others make it connect again. */
+static void v3_error_codes(void **state)
+{
+	struct kvc_req r;
+
+	req(&r, KVC_OP_GET, "foo");
+	ANSWER(kvc_v3_ops, &r, 400, NULL, "{\"error\":\"etcdserver: mvcc: required revision has been "
+	       "compacted\",\"message\":\"etcdserver: mvcc: required revision has been compacted\",\"code\":11}");
+	assert_int_equal(r.res.status, KVC_REFUSED);
+	done(&r);
+
+	static const struct {
+		int http;
+		const char *body;
+		enum kvc_step step;
+		enum kvc_status status;
+	} watch[] = {
+		{ 403, "{\"error\":\"etcdserver: permission denied\",\"code\":7}", KVC_STEP_DONE, KVC_REFUSED },
+		{ 401, "{\"error\":\"etcdserver: invalid auth token\",\"code\":16}", KVC_STEP_DONE, KVC_REFUSED },
+		{ 400, "{\"error\":\"bad\",\"code\":3}", KVC_STEP_DONE, KVC_REFUSED },
+		{ 404, "<html>", KVC_STEP_DONE, KVC_REFUSED },
+		{ 503, "{\"error\":\"etcdserver: no leader\",\"code\":14}", KVC_STEP_RETRY, KVC_UNAVAILABLE },
+		{ 502, "<html>", KVC_STEP_RETRY, KVC_UNAVAILABLE },
+	};
+	for (size_t i = 0; i < sizeof(watch) / sizeof(watch[0]); i++) {
+		req(&r, KVC_OP_WATCH, "a");
+		assert_int_equal(ANSWER(kvc_v3_ops, &r, watch[i].http, NULL, watch[i].body), watch[i].step);
+		assert_int_equal(r.res.status, watch[i].status);
+		done(&r);
+	}
+
+	static const char *const stream[] = {
+		"{\"error\":{\"grpc_code\":7,\"http_code\":403,\"message\":\"etcdserver: permission denied\"}}",
+		"{\"error\":{\"grpc_code\":16,\"http_code\":401,\"message\":\"etcdserver: invalid auth token\"}}",
+	};
+	for (size_t i = 0; i < sizeof(stream) / sizeof(stream[0]); i++) {
+		req(&r, KVC_OP_WATCH, "a");
+		assert_int_equal(kvc_split_feed(&r, stream[i], strlen(stream[i])), KVC_STEP_DONE);
+		assert_int_equal(r.res.status, KVC_REFUSED);
+		done(&r);
+	}
+	/* Unavailable, or cancelled by a store shutting down: connect again. */
+	static const char *const again[] = {
+		"{\"error\":{\"grpc_code\":14,\"message\":\"x\"}}",
+		"{\"error\":{\"grpc_code\":1,\"http_code\":408,\"message\":\"grpc: the client connection is closing\"}}",
+	};
+	for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++) {
+		req(&r, KVC_OP_WATCH, "a");
+		assert_int_equal(kvc_split_feed(&r, again[i], strlen(again[i])), KVC_STEP_RETRY);
+		assert_int_equal(r.res.status, KVC_UNAVAILABLE);
+		done(&r);
+	}
+}
+
+/* A set with a TTL reports the TTL the store granted, and only the reads
+ * of each backend may be sent again. */
+static void v3_granted_ttl_and_resending(void **state)
+{
+	struct kvc_req r;
+
+	req(&r, KVC_OP_SET, "foo");
+	r.opts.ttl = 5;
+	assert_int_equal(ANSWER(kvc_v3_ops, &r, 200, NULL, "{\"header\":{\"revision\":\"3\"},\"ID\":\"77\","
+				"\"TTL\":\"10\"}"), KVC_STEP_NEXT);
+	assert_int_equal(ANSWER(kvc_v3_ops, &r, 200, NULL, "{\"header\":{\"revision\":\"4\"}}"), KVC_STEP_DONE);
+	assert_int_equal(r.res.status, KVC_OK);
+	assert_int_equal(r.res.kvs[0].ttl, 10);
+	assert_int_equal(r.res.kvs[0].lease, 77);
+	done(&r);
+
+	static const struct {
+		enum kvc_op op;
+		unsigned step;
+		bool v2, v3;
+	} cases[] = {
+		{ KVC_OP_GET, 0, true, true },
+		{ KVC_OP_LIST, 0, true, true },
+		{ KVC_OP_WATCH, 0, true, true },
+		{ KVC_OP_SET, 0, false, false },
+		{ KVC_OP_DELETE, 0, false, false },
+		{ KVC_OP_REFRESH, 0, false, true },	/* v2: a PUT; v3: a range */
+		{ KVC_OP_REVOKE, 0, false, true },	/* v2: a DELETE; v3: a range */
+		{ KVC_OP_REFRESH, 1, false, false },
+		{ KVC_OP_REVOKE, 1, false, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req(&r, cases[i].op, "foo");
+		r.step = cases[i].step;
+		assert_int_equal(kvc_v2_ops.resendable(&r), cases[i].v2);
+		assert_int_equal(kvc_v3_ops.resendable(&r), cases[i].v3);
+	}
+}
+
 static void v3_watch_stream_garbage_and_size(void **state)
 {
 	struct kvc_req r;
@@ -315,6 +461,9 @@ int main(void)
 		cmocka_unit_test(v2_watch_answers_become_events),
 		cmocka_unit_test(v3_range_and_txn),
 		cmocka_unit_test(v3_watch_stream_in_any_pieces),
+		cmocka_unit_test(v3_watch_delivers_every_event_of_a_revision),
+		cmocka_unit_test(v3_error_codes),
+		cmocka_unit_test(v3_granted_ttl_and_resending),
 		cmocka_unit_test(v3_watch_stream_garbage_and_size),
 	};
 	int rc = cmocka_run_group_tests_name("kvc", tests, NULL, NULL);
