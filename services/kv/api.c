@@ -864,8 +864,7 @@ static void member_change(struct conn *c, const char *id_text)
 			return;
 		if (kv_member_req_parse(c->body.data ? c->body.data : "", c->body.len, u, &n, &e) < 0)
 			return respond_message(c, 400, e.msg);
-		for (size_t i = 0, len = 0; i < n; i++)
-			len += (size_t)snprintf(urls + len, sizeof(urls) - len, "%s%s", i ? "," : "", u[i].text);
+		kv_urls_join(u, n, urls, sizeof(urls));
 	}
 	/* etcd's order: its strict checks, then what the change is checked
 	 * against when it is applied. */

@@ -78,19 +78,6 @@ done:
 	return 0;
 }
 
-/* A string encoded with its NUL and none inside. */
-static const char *dec_cstr(struct dec *d, size_t max)
-{
-	size_t n;
-	const unsigned char *p = dec_str(d, max + 1, &n);
-
-	if (!p || n == 0 || p[n - 1] || memchr(p, 0, n - 1)) {
-		d->ok = false;
-		return NULL;
-	}
-	return (const char *)p;
-}
-
 int kv_cmd_decode(struct kv_cmd *c, const void *data, size_t len)
 {
 	struct dec d = { data, len, true };

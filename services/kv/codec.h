@@ -96,6 +96,22 @@ static inline uint64_t dec_u64(struct dec *d)
 
 /* A length-prefixed string of at most max bytes: where it starts, its
  * length in *n; NULL (and !ok) when it is longer or cut short. */
+static inline const unsigned char *dec_str(struct dec *d, size_t max, size_t *n);
+
+/* A string encoded with its NUL and none inside, at most max bytes before
+ * the NUL: a pointer into the input, or NULL (and d->ok false). */
+static inline const char *dec_cstr(struct dec *d, size_t max)
+{
+	size_t n;
+	const unsigned char *p = dec_str(d, max + 1, &n);
+
+	if (!p || n == 0 || p[n - 1] || memchr(p, 0, n - 1)) {
+		d->ok = false;
+		return NULL;
+	}
+	return (const char *)p;
+}
+
 static inline const unsigned char *dec_str(struct dec *d, size_t max, size_t *n)
 {
 	uint32_t len = dec_u32(d);

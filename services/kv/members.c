@@ -249,13 +249,18 @@ int kv_member_json(const struct kv_member *m, struct buf *out)
 	return r ? -ENOMEM : 0;
 }
 
-void kv_member_peer_list(const struct kv_member *m, char *out, size_t len)
+void kv_urls_join(const struct kv_url *u, size_t n, char *out, size_t len)
 {
-	size_t n = 0;
+	size_t used = 0;
 
 	out[0] = 0;
-	for (size_t i = 0; i < m->npeer && n < len; i++)
-		n += (size_t)snprintf(out + n, len - n, "%s%s", i ? "," : "", m->peer[i].text);
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : "", u[i].text);
+}
+
+void kv_member_peer_list(const struct kv_member *m, char *out, size_t len)
+{
+	kv_urls_join(m->peer, m->npeer, out, len);
 }
 
 void kv_member_clients(struct kv_member *m, const char *list)

@@ -71,7 +71,9 @@ uint64_t kv_cluster_id(const struct kv_member *m, size_t n);
 int kv_members_encode(const struct kv_member *m, size_t n, struct buf *out);
 int kv_members_decode(struct kv_member *m, size_t *n, const void *data, size_t len);
 
-/* The URLs joined by commas, as --initial-cluster and the table's bytes write them. */
+/* URLs joined by commas, as --initial-cluster and the table's bytes write
+ * them; out holds KV_URLS_MAX * KV_URL_MAX bytes, enough for any list. */
+void kv_urls_join(const struct kv_url *u, size_t n, char *out, size_t len);
 void kv_member_peer_list(const struct kv_member *m, char *out, size_t len);
 
 /* A member ID for peer URLs added at run time: etcd's own IDs for added

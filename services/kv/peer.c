@@ -834,11 +834,8 @@ static int join_ask(struct kv *kv, const struct kv_url *url, struct buf *reply, 
 	struct tls_client *tc = NULL;
 	br_sslio_context io;
 	int fd = -1, fam = sockaddr_of(url, &ss, &slen), r = -1;
-	size_t n = 0;
 
-	for (size_t i = 0; i < kv->cfg.nadvertise_peer; i++)
-		n += (size_t)snprintf(urls + n, sizeof(urls) - n, "%s%s", i ? "," : "",
-				      kv->cfg.advertise_peer[i].text);
+	kv_urls_join(kv->cfg.advertise_peer, kv->cfg.nadvertise_peer, urls, sizeof(urls));
 	if (fam < 0 || (fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||

@@ -236,25 +236,12 @@ int peer_joined_encode(const struct peer_joined *j, struct buf *out)
 	return frame_end(&e, start);
 }
 
-/* A string sent with its NUL, and none inside. */
-static const char *dec_text(struct dec *d)
-{
-	size_t n;
-	const unsigned char *p = dec_str(d, JOIN_TEXT_MAX, &n);
-
-	if (!p || !n || p[n - 1] || memchr(p, 0, n - 1)) {
-		d->ok = false;
-		return NULL;
-	}
-	return (const char *)p;
-}
-
 int peer_join_decode(const void *frame, size_t len, uint32_t *version, const char **peer_urls)
 {
 	struct dec d = frame_body(frame, len, PEER_JOIN);
 
 	*version = dec_u32(&d);
-	*peer_urls = dec_text(&d);
+	*peer_urls = dec_cstr(&d, JOIN_TEXT_MAX - 1);
 	return d.ok && !d.len ? 0 : -EBADMSG;
 }
 
@@ -271,7 +258,7 @@ int peer_joined_decode(struct peer_joined *j, const void *frame, size_t len)
 		j->cluster_id = dec_u64(&d);
 		j->members = dec_str(&d, PEER_FRAME_MAX, &j->members_len);
 	} else {
-		j->reason = dec_text(&d);
+		j->reason = dec_cstr(&d, JOIN_TEXT_MAX - 1);
 	}
 	return d.ok && !d.len ? 0 : -EBADMSG;
 }
