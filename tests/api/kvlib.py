@@ -303,6 +303,31 @@ def wait_leader(members, deadline):
                                        for m in members)))
 
 
+def wait_agreed_leader(members, deadline):
+    """Until every member names the same leader in /v2/stats/self, one of
+    themselves; its ID. (A member that has just won an election says so
+    before the others have heard from it, and after a leader is removed
+    the others name it until they elect another.)"""
+    while True:
+        for m in members:
+            m.check_running("electing a leader")
+        ids, named = set(), set()
+        for m in members:
+            a = m.get("/v2/stats/self", timeout=1.0)
+            try:
+                self = a.json() if a.status == 200 else {}
+            except ValueError:
+                self = {}
+            ids.add(self.get("id"))
+            named.add(self.get("leaderInfo", {}).get("leader"))
+        if len(named) == 1 and named <= ids:
+            return named.pop()
+        if time.monotonic() > deadline:
+            raise AssertionError("members %s do not agree on a leader among them within %.0f s: %s" % (
+                members, START_WAIT, sorted(map(str, named))))
+        time.sleep(0.1)
+
+
 def wait_started(member, deadline=None):
     """Until a member of a cluster of one answers and its index has
     settled; the index."""

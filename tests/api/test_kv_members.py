@@ -103,7 +103,7 @@ def test_add_join_remove_restart(impl, tmp_path):
                            kvlib.etcdctl(rest[0], "member", "remove", ids[leader.name])))
         assert "Removed member %s from cluster" % ids[leader.name] in out, out
         wait_for("the removed leader to stop", lambda: leader.process.poll() is not None)
-        kvlib.wait_leader(rest, time.monotonic() + kvlib.START_WAIT)
+        kvlib.wait_agreed_leader(rest, time.monotonic() + kvlib.START_WAIT)
         assert sorted(n for n, _ in member_list(rest[0]).values()) == sorted(m.name for m in rest)
         ctl(rest[1], "set", "/after", "removal")
         rc, out, err = ctl(rest[0], "member", "remove", ids[leader.name], ok=False)
