@@ -249,6 +249,37 @@ static bool valid_after(const unsigned char *p, size_t size, size_t off)
 	return false;
 }
 
+/*
+ * A crash between a batch's write and its fdatasync may leave any of the
+ * batch's pages unwritten, in any order: zeros (the segment was
+ * preallocated) where part of a record should be, and whole records of the
+ * same batch after them. None of that was acknowledged: a sync after any
+ * of it would have written the zero page too. So a bad record that reaches
+ * a page holding only zeros from the record on is a torn write, cut like a
+ * torn tail, whatever follows. Damage that is not a page of zeros is
+ * corruption. (A record whose own data holds a whole page of zeros and
+ * that is damaged elsewhere cannot be told from a torn write.)
+ */
+#define PAGE 4096
+
+static bool torn_write(const unsigned char *p, size_t size, size_t off)
+{
+	uint32_t len = size - off >= HEADER ? get32(p + off) : 0;
+	size_t end = off + HEADER;
+
+	if (len >= 1 && len <= WAL_RECORD_MAX && len <= size - off - 8)
+		end = off + 8 + len;
+	if (end > size)
+		end = size;
+	for (size_t pg = off / PAGE * PAGE; pg < end; pg += PAGE) {
+		size_t from = pg > off ? pg : off, to = pg + PAGE < size ? pg + PAGE : size;
+
+		if (all_zero(p + from, to - from))
+			return true;
+	}
+	return false;
+}
+
 static int read_file(int dirfd, const char *name, unsigned char **out, size_t *size)
 {
 	struct stat sb;
@@ -305,8 +336,8 @@ static int segment_read(struct wal *w, const char *name, bool last, struct wal_s
 			  len <= size - off - 8 && wal_crc32c(0, p + off + 8, len) == get32(p + off + 4);
 
 		if (!ok) {
-			if (last && !valid_after(p, size, off + 1))
-				break;	/* a torn tail: cut below */
+			if (last && (!valid_after(p, size, off + 1) || torn_write(p, size, off)))
+				break;	/* a torn tail or batch: cut below */
 			err_set(e, 0, "%s/%s: record at offset %zu is corrupt and valid records follow it; "
 				"refusing to start (restore the member from a snapshot or remove it from the "
 				"cluster and add it back)", w->dir, name, off);

@@ -297,6 +297,67 @@ static void corruption_in_the_middle_is_refused_and_left_alone(void **state)
 	assert_int_equal(before.st_size, after.st_size);
 }
 
+/* Two batches: entries 1-2, then 3-6 of 3,000 bytes each, synced. Entry 3
+ * lies in the first page; the second page holds the rest of entry 4 and
+ * the start of entry 5; entry 6 is whole after it. Then that page is
+ * overwritten with fill. */
+static void two_batches_then_fill_the_second_page(int fill)
+{
+	static char big[4][3001];
+	char page[4096];
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+	struct raft_entry x[4];
+	int fd;
+
+	write_some(wal_dir(), 2);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	wal_state_free(&st);
+	for (int i = 0; i < 4; i++) {
+		memset(big[i], 'a' + i, 3000);
+		x[i] = ent(3, (uint64_t)(3 + i), big[i]);
+	}
+	assert_int_equal(wal_entries(&w, x, 4), 0);
+	assert_int_equal(wal_sync(&w, &e), 0);
+	wal_close(&w);
+	memset(page, fill, sizeof(page));
+	fd = open(seg_path(), O_WRONLY);
+	assert_int_equal(pwrite(fd, page, sizeof(page), 4096), 4096);
+	close(fd);
+}
+
+/* A crash before a batch's fdatasync left one of its middle pages
+ * unwritten (zeros) and later records of the batch on disk: nothing from
+ * the zero page on was acknowledged, so it is cut like a torn tail, not
+ * refused as corruption. */
+static void an_unwritten_page_of_the_last_batch_is_cut(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+
+	two_batches_then_fill_the_second_page(0);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), 0);
+	assert_int_equal(st.nentries, 3);
+	assert_int_equal(st.entries[2].index, 3);
+	assert_true(st.truncated_bytes > 0);
+	wal_state_free(&st);
+	wal_close(&w);
+}
+
+/* The same page holding anything but zeros is corruption. */
+static void a_damaged_page_before_valid_records_is_refused(void **state)
+{
+	struct wal w;
+	struct wal_state st;
+	struct err e = { 0 };
+
+	two_batches_then_fill_the_second_page(0x5a);
+	assert_int_equal(wal_open(&w, wal_dir(), &st, &e), -EBADMSG);
+	assert_non_null(strstr(e.msg, "is corrupt and valid records follow it"));
+}
+
 static void a_gap_in_the_log_is_corruption(void **state)
 {
 	struct wal w;
@@ -329,6 +390,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(segments_are_preallocated_and_read_to_the_zeros, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_torn_tail_is_cut_and_appending_goes_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(corruption_in_the_middle_is_refused_and_left_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_unwritten_page_of_the_last_batch_is_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_damaged_page_before_valid_records_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_gap_in_the_log_is_corruption, setup, teardown),
 		cmocka_unit_test(crc32c_is_castagnoli),
 	};
