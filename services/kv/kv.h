@@ -85,8 +85,10 @@ struct kv_waiter {
 	uint64_t deadline;	/* loop_now_ms() */
 	kv_done_fn *done;
 	void *arg;
-	struct buf cmd;		/* encoded, kept until a leader takes it */
+	struct buf cmd;		/* encoded, kept until a leader takes it (a
+				 * read by ReadIndex: until answered) */
 	bool sent;
+	bool reading;		/* a quorum read waiting for its ReadIndex here */
 	int failed;		/* the leader refused it: answered with this code */
 	struct kv_waiter *next;
 };
@@ -131,6 +133,7 @@ struct kv {
 	bool expiry_dirty;	/* what expires next may have changed */
 	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
 	unsigned nunsent;	/* waiters not yet handed to a leader */
+	unsigned nreading;	/* waiters with reading set */
 	bool published;		/* this member's ATTR is in the log */
 	bool removed;		/* this member was removed from the cluster: stop */
 	struct kv_waiter publish;

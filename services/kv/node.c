@@ -46,7 +46,10 @@ static void waiter_unlink(struct kv *kv, struct kv_waiter *w)
 			w->next = NULL;
 			if (!w->sent)
 				kv->nunsent--;
+			if (w->reading)
+				kv->nreading--;
 			w->sent = true;
+			w->reading = false;
 			return;
 		}
 }
@@ -87,6 +90,15 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 {
 	if (w->sent)
 		return;
+	if (kv->raft.role == RAFT_LEADER && w->cmd.len > 1 && w->cmd.data[1] == KV_CMD_QGET &&
+	    raft_read_index(&kv->raft, w->seq) == 0) {
+		/* A quorum read the leader takes: ReadIndex (section 6.4),
+		 * nothing written. The command stays to be answered from. */
+		w->sent = w->reading = true;
+		kv->nunsent--;
+		kv->nreading++;
+		return;
+	}
 	if (kv->raft.role == RAFT_LEADER) {
 		int64_t r = propose(kv, w->cmd.data, w->cmd.len);
 
@@ -400,6 +412,52 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	return 0;
 }
 
+/* A quorum read confirmed at index: answered from the store once it has
+ * applied that far, which a ready's committed entries take it to. */
+static void read_answer(struct kv *kv, uint64_t seq, uint64_t index)
+{
+	struct kv_waiter *w = waiter_find(kv, seq);
+	struct kv_result res = { 0 };
+	struct buf cause = BUF_INIT, body = BUF_INIT;
+	struct kv_cmd c;
+	int r;
+
+	if (!w || !w->reading)
+		return;
+	if (index > kv->applied || kv_cmd_decode(&c, w->cmd.data, w->cmd.len) < 0) {
+		/* Not reached by this ready (never so far): through the log. */
+		w->reading = false;
+		w->sent = false;
+		kv->nreading--;
+		kv->nunsent++;
+		return;
+	}
+	r = store_get(&kv->store, c.store.path, c.store.recursive, c.sorted, kv_now_ns(), &body, &cause);
+	r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
+	res.code = r;
+	res.body = &body;
+	res.cause = cause.data ? cause.data : "";
+	res.store_index = kv->store.index;
+	res.raft_index = kv->raft.commit;
+	res.raft_term = kv->raft.term;
+	waiter_done(kv, w, &res);
+	buf_free(&body);
+	buf_free(&cause);
+}
+
+/* This member stopped leading with reads unconfirmed, which Raft dropped:
+ * reads may be asked twice, so they go to the new leader. */
+static void reads_resend(struct kv *kv)
+{
+	for (struct kv_waiter *w = kv->waiters; w && kv->nreading; w = w->next)
+		if (w->reading) {
+			w->reading = false;
+			w->sent = false;
+			kv->nreading--;
+			kv->nunsent++;
+		}
+}
+
 /* --- expiry, driven by the leader ------------------------------------------------ */
 
 static void expiry_fire(struct loop *l, void *arg)
@@ -500,6 +558,8 @@ int kv_node_ready(struct kv *kv, struct err *e)
 			if ((r = apply_entry(kv, &rd.committed[i], e)) < 0)
 				return r;
 		}
+		for (size_t i = 0; i < rd.nreads; i++)
+			read_answer(kv, rd.reads[i].context, rd.reads[i].index);
 		if (rd.leader != kv->leader) {
 			kv->leader = rd.leader;
 			kv->leader_since_ns = kv_now_ns();
@@ -520,6 +580,8 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		kv->expire_index = 0;
 		kv->expiry_dirty = true;
 	}
+	if (kv->nreading && kv->raft.role != RAFT_LEADER)
+		reads_resend(kv);
 	if (kv->nunsent && kv->leader != RAFT_NONE)
 		for (struct kv_waiter *w = kv->waiters; w; w = w->next)
 			waiter_send(kv, w);

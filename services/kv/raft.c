@@ -286,6 +286,7 @@ static void become_follower(struct raft *r, uint64_t term, uint64_t leader)
 	r->leader = leader;
 	r->transferee = RAFT_NONE;
 	r->npending_reads = 0;
+	r->read_round_due = false;
 	reset_timeout(r);
 }
 
@@ -354,6 +355,7 @@ static void become_leader(struct raft *r)
 	r->leader = r->id;
 	r->transferee = RAFT_NONE;
 	r->npending_reads = 0;
+	r->read_round_due = false;
 	reset_timeout(r);
 	progress_reset(r);
 	/* Section 3.6.2: an entry of the new term lets earlier ones commit; it
@@ -578,7 +580,11 @@ static void reads_ack(struct raft *r, uint64_t from, uint64_t seq)
 	for (size_t i = 0; i < r->npending_reads; i++)
 		if (r->pending_reads[i].nacks >= quorum(r))
 			done = i + 1;
-	for (size_t i = 0; i < done && r->nreads < RAFT_READS_MAX; i++)
+	/* What does not fit in this ready stays pending, confirmed: the next
+	 * ack hands it out. */
+	if (done > RAFT_READS_MAX - r->nreads)
+		done = RAFT_READS_MAX - r->nreads;
+	for (size_t i = 0; i < done; i++)
 		r->reads[r->nreads++] = (struct raft_read){ r->pending_reads[i].index,
 							    r->pending_reads[i].context };
 	memmove(r->pending_reads, r->pending_reads + done,
@@ -615,13 +621,18 @@ int raft_read_index(struct raft *r, uint64_t context)
 	}
 	if (n == RAFT_READS_MAX)
 		return -EBUSY;
+	/* The round that confirms it must start after it was asked: the next
+	 * one, shared by every read asked before the next ready. */
+	if (!r->read_round_due) {
+		r->read_seq++;
+		r->read_round_due = true;
+	}
 	r->pending_reads[n].index = r->commit;
-	r->pending_reads[n].seq = ++r->read_seq;
+	r->pending_reads[n].seq = r->read_seq;
 	r->pending_reads[n].context = context;
 	r->pending_reads[n].nacks = 0;
 	r->pending_reads[n].acks[r->pending_reads[n].nacks++] = r->id;
 	r->npending_reads++;
-	broadcast_heartbeat(r, r->read_seq);
 	return 0;
 }
 
@@ -1087,7 +1098,7 @@ int raft_compact(struct raft *r, uint64_t index, const void *data, size_t len)
 
 bool raft_has_ready(const struct raft *r)
 {
-	return r->nmsgs || r->nreads || r->has_snapshot || r->stable < raft_last_index(r) ||
+	return r->nmsgs || r->nreads || r->read_round_due || r->has_snapshot || r->stable < raft_last_index(r) ||
 	       r->applied < r->commit || r->term != r->prev_hs.term || r->vote != r->prev_hs.vote ||
 	       r->commit != r->prev_hs.commit;
 }
@@ -1097,6 +1108,10 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 	uint64_t last = raft_last_index(r), from;
 	size_t out = 0;
 
+	if (r->read_round_due) {
+		r->read_round_due = false;
+		broadcast_heartbeat(r, r->read_seq);
+	}
 	memset(rd, 0, sizeof(*rd));
 	rd->hs = (struct raft_hard_state){ r->term, r->vote, r->commit };
 	rd->hs_changed = memcmp(&rd->hs, &r->prev_hs, sizeof(rd->hs)) != 0;

@@ -253,6 +253,7 @@ struct raft {
 	} pending_reads[RAFT_READS_MAX];
 	size_t npending_reads;
 	uint64_t read_seq;
+	bool read_round_due;	/* reads wait for round read_seq, not sent yet */
 
 	/* Output waiting for raft_ready(). */
 	struct raft_msg msgs[RAFT_MSGS_MAX];
@@ -297,9 +298,12 @@ int64_t raft_change_conf(struct raft *r, enum raft_conf_change what, uint64_t id
 			 const void *ctx, size_t ctx_len);
 
 /* Ask for a linearizable read (section 6.4): a struct raft_read with this
- * context comes out of a later ready once it is safe. 0, -EPERM (not the
- * leader), -EBUSY (too many pending, or no entry of this term committed
- * yet: retry shortly), -ENOMEM. */
+ * context comes out of a later ready once it is safe. The reads asked for
+ * between two readies share one heartbeat round, sent by the next ready.
+ * A read still unconfirmed when this member stops leading is dropped
+ * without a word: the caller times it out or asks the new leader. 0,
+ * -EPERM (not the leader), -EBUSY (too many pending, or no entry of this
+ * term committed yet: retry shortly). */
 int raft_read_index(struct raft *r, uint64_t context);
 
 /* Hand leadership to a caught-up voter (section 3.10). 0, -EPERM, -EINVAL. */

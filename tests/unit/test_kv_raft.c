@@ -713,6 +713,47 @@ static void read_index_needs_a_majority(void **state)
 	sim_free(&s);
 }
 
+static size_t queued(const struct sim *s, enum raft_msg_type type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nq; i++)
+		n += s->q[i].m.type == type;
+	return n;
+}
+
+/* Reads asked between two readies share one heartbeat round; a read asked
+ * after a round went out waits for the next one (it must start after the
+ * read was asked), and none is confirmed before a majority answers. */
+static void reads_between_readies_share_a_round(void **state)
+{
+	struct sim s;
+	uint64_t l;
+	size_t before;
+
+	sim_init(&s, 3, 11);
+	l = wait_leader(&s, 100);
+	tick(&s, 2);
+	process(&s, l);
+	deliver(&s);
+	before = queued(&s, RAFT_MSG_HEARTBEAT);
+	for (uint64_t ctx = 1; ctx <= 3; ctx++)
+		assert_int_equal(raft_read_index(&s.mem[l].r, ctx), 0);
+	assert_int_equal(s.mem[l].r.nmsgs, 0);
+	process(&s, l);
+	assert_int_equal(queued(&s, RAFT_MSG_HEARTBEAT), before + 2);
+	assert_int_equal(s.mem[l].nreads_done, 0);
+	/* Asked now, the fourth cannot ride on the round already sent. */
+	assert_int_equal(raft_read_index(&s.mem[l].r, 4), 0);
+	assert_true(s.mem[l].r.read_round_due);
+	assert_int_equal(s.mem[l].r.pending_reads[3].seq, s.mem[l].r.pending_reads[0].seq + 1);
+	deliver(&s);
+	assert_int_equal(s.mem[l].nreads_done, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(s.mem[l].reads_done[i], i + 1);
+	sim_free(&s);
+}
+
 static void bad_messages_are_refused(void **state)
 {
 	struct sim s;
@@ -854,6 +895,7 @@ int main(void)
 		cmocka_unit_test(no_change_before_the_leader_commits_in_its_term),
 		cmocka_unit_test(leadership_moves_on_request),
 		cmocka_unit_test(read_index_needs_a_majority),
+		cmocka_unit_test(reads_between_readies_share_a_round),
 		cmocka_unit_test(bad_messages_are_refused),
 		cmocka_unit_test(random_faults_never_break_safety),
 		cmocka_unit_test(configurations_encode_and_decode),
