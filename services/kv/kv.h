@@ -89,6 +89,7 @@ struct kv_waiter {
 				 * read by ReadIndex: until answered) */
 	bool sent;
 	bool reading;		/* a quorum read waiting for its ReadIndex here */
+	uint64_t read_term;	/* the term it was asked in */
 	int failed;		/* the leader refused it: answered with this code */
 	struct kv_waiter *next;
 };
@@ -134,6 +135,7 @@ struct kv {
 	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
 	unsigned nunsent;	/* waiters not yet handed to a leader */
 	unsigned nreading;	/* waiters with reading set */
+	uint64_t reads_term;	/* the term when they were last looked at */
 	bool published;		/* this member's ATTR is in the log */
 	bool removed;		/* this member was removed from the cluster: stop */
 	struct kv_waiter publish;

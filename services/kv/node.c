@@ -95,6 +95,7 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 		/* A quorum read the leader takes: ReadIndex (section 6.4),
 		 * nothing written. The command stays to be answered from. */
 		w->sent = w->reading = true;
+		w->read_term = kv->raft.term;
 		kv->nunsent--;
 		kv->nreading++;
 		return;
@@ -445,12 +446,13 @@ static void read_answer(struct kv *kv, uint64_t seq, uint64_t index)
 	buf_free(&cause);
 }
 
-/* This member stopped leading with reads unconfirmed, which Raft dropped:
- * reads may be asked twice, so they go to the new leader. */
+/* Reads asked while this member led in an earlier term, or before it
+ * stopped leading, are dropped by Raft unconfirmed. A read may be asked
+ * twice: they go to the leader again. */
 static void reads_resend(struct kv *kv)
 {
-	for (struct kv_waiter *w = kv->waiters; w && kv->nreading; w = w->next)
-		if (w->reading) {
+	for (struct kv_waiter *w = kv->waiters; w; w = w->next)
+		if (w->reading && (kv->raft.role != RAFT_LEADER || w->read_term != kv->raft.term)) {
 			w->reading = false;
 			w->sent = false;
 			kv->nreading--;
@@ -580,8 +582,9 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		kv->expire_index = 0;
 		kv->expiry_dirty = true;
 	}
-	if (kv->nreading && kv->raft.role != RAFT_LEADER)
+	if (kv->nreading && (kv->raft.role != RAFT_LEADER || kv->raft.term != kv->reads_term))
 		reads_resend(kv);
+	kv->reads_term = kv->raft.term;
 	if (kv->nunsent && kv->leader != RAFT_NONE)
 		for (struct kv_waiter *w = kv->waiters; w; w = w->next)
 			waiter_send(kv, w);
