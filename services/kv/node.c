@@ -318,13 +318,31 @@ void kv_learn_members(struct kv *kv, const struct raft_entry *e, size_t n)
 	}
 }
 
+/* Answer a quorum read from the store as it is now. */
+static void qget_answer(struct kv *kv, struct kv_waiter *w, const struct kv_cmd *c, uint64_t raft_index)
+{
+	struct kv_result res = { .raft_index = raft_index, .raft_term = kv->raft.term };
+	struct buf cause = BUF_INIT, body = BUF_INIT;
+	int r = store_get(&kv->store, c->store.path, c->store.recursive, c->sorted, kv_now_ns(), &body,
+			  &cause);
+
+	r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
+	res.code = r;
+	res.body = &body;
+	res.cause = cause.data ? cause.data : "";
+	res.store_index = kv->store.index;
+	waiter_done(kv, w, &res);
+	buf_free(&body);
+	buf_free(&cause);
+}
+
 static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er)
 {
 	struct kv_cmd c;
 	struct kv_waiter *w;
 	struct kv_result res = { 0 };
 	struct store_event ev;
-	struct buf cause = BUF_INIT, body = BUF_INIT;
+	struct buf cause = BUF_INIT;
 	int r;
 
 	kv->applied = e->index;
@@ -371,18 +389,8 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 			waiter_done(kv, w, &res);
 		return 0;
 	case KV_CMD_QGET:
-		if (!w)
-			return 0;
-		r = store_get(&kv->store, c.store.path, c.store.recursive, c.sorted, kv_now_ns(),
-			      &body, &cause);
-		r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
-		res.code = r;
-		res.body = &body;
-		res.cause = cause.data ? cause.data : "";
-		res.store_index = kv->store.index;
-		waiter_done(kv, w, &res);
-		buf_free(&body);
-		buf_free(&cause);
+		if (w)
+			qget_answer(kv, w, &c, e->index);
 		return 0;
 	case KV_CMD_STORE:
 		break;
@@ -418,10 +426,7 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 static void read_answer(struct kv *kv, uint64_t seq, uint64_t index)
 {
 	struct kv_waiter *w = waiter_find(kv, seq);
-	struct kv_result res = { 0 };
-	struct buf cause = BUF_INIT, body = BUF_INIT;
 	struct kv_cmd c;
-	int r;
 
 	if (!w || !w->reading)
 		return;
@@ -433,17 +438,7 @@ static void read_answer(struct kv *kv, uint64_t seq, uint64_t index)
 		kv->nunsent++;
 		return;
 	}
-	r = store_get(&kv->store, c.store.path, c.store.recursive, c.sorted, kv_now_ns(), &body, &cause);
-	r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
-	res.code = r;
-	res.body = &body;
-	res.cause = cause.data ? cause.data : "";
-	res.store_index = kv->store.index;
-	res.raft_index = kv->raft.commit;
-	res.raft_term = kv->raft.term;
-	waiter_done(kv, w, &res);
-	buf_free(&body);
-	buf_free(&cause);
+	qget_answer(kv, w, &c, kv->raft.commit);
 }
 
 /* Reads asked while this member led in an earlier term, or before it
