@@ -292,6 +292,41 @@ def test_sigstop_a_follower_then_the_leader(kv):
     kvcluster.settle(c, w)
 
 
+@needs_root
+def test_a_deposed_leader_gives_no_stale_quorum_read(kv):
+    """The leader is paused and cut off; the others elect a new one and a
+    write is acknowledged there. Resumed, still cut off, the old leader
+    believes it leads until its check-quorum timeout: a quorum read asked of
+    it now must not return the value the write replaced (ReadIndex waits
+    for a majority to confirm, which never comes); it fails or times out."""
+    c = kv(3)
+    leader = c.wait_leader()
+    leader_id = c.stats(leader)["id"]
+    w = kvcluster.Workload(c, workers=0)
+    first = w.write(leader, "stale", "old")
+    assert first.known, "the first write was not acknowledged"
+    c.pause(leader)
+    c.isolate(leader)
+    others = [m for m in c.members if m is not leader]
+    new = c.wait_leader(timeout=10, among=others, exclude_id=leader_id)
+    second = w.write(new, "stale", "new")
+    assert second.known, "the write on the new leader was not acknowledged"
+    c.resume(leader)
+    answers = []
+    try:
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            r = w.read(leader, "stale")
+            if r.known:
+                answers.append(r.out)
+    finally:
+        c.heal()
+    stale = answers.count("old")
+    assert not stale, "the deposed leader answered %d of %d quorum reads with the replaced value" % (
+        stale, len(answers))
+    c.note("quorum reads answered by the deposed leader while cut off: %r" % answers)
+
+
 def _partition(c, isolated, hold=5.0):
     """Isolate `isolated` for `hold` s under load from clients on every
     member plus one client on the majority side only; check the majority
