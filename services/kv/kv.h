@@ -80,6 +80,12 @@ typedef void kv_done_fn(struct kv *kv, struct kv_waiter *w, const struct kv_resu
 
 /* A client request waiting for its command; owned by whoever asked (api.c),
  * which must not free it before done is called or kv_cancel() returns. */
+/* Followers' quorum reads a leader confirms at once; more go through the log. */
+#define KV_REMOTE_READS 256
+/* Raft read contexts of followers' reads have this bit; this member's own
+ * are its waiters' sequence numbers. */
+#define KV_REMOTE_READ (1ull << 63)
+
 struct kv_waiter {
 	uint64_t seq;
 	uint64_t deadline;	/* loop_now_ms() */
@@ -88,8 +94,12 @@ struct kv_waiter {
 	struct buf cmd;		/* encoded, kept until a leader takes it (a
 				 * read by ReadIndex: until answered) */
 	bool sent;
-	bool reading;		/* a quorum read waiting for its ReadIndex here */
-	uint64_t read_term;	/* the term it was asked in */
+	/* A quorum read by ReadIndex: asked of the leader read_leader (this
+	 * member or another) in read_term; answered once this member has
+	 * applied read_index (0: not confirmed yet). by_log: the leader
+	 * would not, so it goes through the log. */
+	bool reading, by_log;
+	uint64_t read_term, read_leader, read_index;
 	int failed;		/* the leader refused it: answered with this code */
 	struct kv_waiter *next;
 };
@@ -135,7 +145,13 @@ struct kv {
 	uint64_t expire_index;	/* an expiry this leader proposed, until applied */
 	unsigned nunsent;	/* waiters not yet handed to a leader */
 	unsigned nreading;	/* waiters with reading set */
-	uint64_t reads_term;	/* the term when they were last looked at */
+	uint64_t reads_term, reads_leader; /* when they were last looked at */
+	/* Reads this member, leading, confirms for followers: slot
+	 * ctx % KV_REMOTE_READS, ctx the context given to Raft (0: free). */
+	struct kv_remote_read {
+		uint64_t ctx, from, seq;
+	} remote[KV_REMOTE_READS];
+	uint64_t remote_next;
 	bool published;		/* this member's ATTR is in the log */
 	bool removed;		/* this member was removed from the cluster: stop */
 	struct kv_waiter publish;
@@ -174,6 +190,10 @@ int64_t kv_now_ns(void);
 void kv_node_stop(struct kv *kv);
 /* A PROPOSE frame arrived from a follower. */
 void kv_forwarded(struct kv *kv, const void *cmd, size_t len);
+/* A READ from follower from (this member leads), and a READ_INDEX from the
+ * leader (this member follows): quorum reads by ReadIndex. */
+void kv_read_asked(struct kv *kv, uint64_t from, uint64_t seq);
+void kv_read_index(struct kv *kv, uint64_t from, uint64_t seq, uint64_t index);
 const struct kv_member *kv_member_find(const struct kv *kv, uint64_t id);
 
 /* snap.c */
@@ -210,6 +230,9 @@ int kv_peers_join(struct kv *kv, struct kv_member *m, size_t *n, struct err *e);
 void kv_peer_send(struct kv *kv, const struct raft_msg *m);
 /* false when the command could not even be queued (no connection yet). */
 bool kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len);
+/* READ and READ_INDEX frames; false as kv_peer_forward. */
+bool kv_peer_read(struct kv *kv, uint64_t to, uint64_t seq);
+bool kv_peer_read_index(struct kv *kv, uint64_t to, uint64_t seq, uint64_t index);
 /* Free connections closed during the last event batch; close inbound
  * connections that did not say HELLO in time. */
 void kv_peers_reap(struct kv *kv);

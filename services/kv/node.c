@@ -90,12 +90,16 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 {
 	if (w->sent)
 		return;
-	if (kv->raft.role == RAFT_LEADER && w->cmd.len > 1 && w->cmd.data[1] == KV_CMD_QGET &&
-	    raft_read_index(&kv->raft, w->seq) == 0) {
-		/* A quorum read the leader takes: ReadIndex (section 6.4),
-		 * nothing written. The command stays to be answered from. */
+	if (w->cmd.len > 1 && w->cmd.data[1] == KV_CMD_QGET && !w->by_log && kv->raft.leader != RAFT_NONE &&
+	    (kv->raft.role == RAFT_LEADER ? raft_read_index(&kv->raft, w->seq) == 0
+					  : kv_peer_read(kv, kv->raft.leader, w->seq))) {
+		/* A quorum read: ReadIndex (section 6.4), here or at the
+		 * leader, nothing written. The command stays to be answered
+		 * from. */
 		w->sent = w->reading = true;
 		w->read_term = kv->raft.term;
+		w->read_leader = kv->raft.leader;
+		w->read_index = 0;
 		kv->nunsent--;
 		kv->nreading++;
 		return;
@@ -128,6 +132,8 @@ void kv_submit(struct kv *kv, struct kv_waiter *w)
 {
 	w->deadline = loop_now_ms() + KV_REQUEST_TIMEOUT_MS + 2 * kv->cfg.election_ms;
 	w->sent = false;
+	w->reading = false;
+	w->by_log = false;
 	w->failed = 0;
 	w->next = kv->waiters;
 	kv->waiters = w;
@@ -421,38 +427,98 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 	return 0;
 }
 
-/* A quorum read confirmed at index: answered from the store once it has
- * applied that far, which a ready's committed entries take it to. */
-static void read_answer(struct kv *kv, uint64_t seq, uint64_t index)
+/* A read waiting for its index goes to the leader again, or through the
+ * log (by_log): reads may be asked twice. */
+static void read_again(struct kv *kv, struct kv_waiter *w, bool by_log)
 {
-	struct kv_waiter *w = waiter_find(kv, seq);
-	struct kv_cmd c;
-
-	if (!w || !w->reading)
-		return;
-	if (index > kv->applied || kv_cmd_decode(&c, w->cmd.data, w->cmd.len) < 0) {
-		/* Not reached by this ready (never so far): through the log. */
-		w->reading = false;
-		w->sent = false;
-		kv->nreading--;
-		kv->nunsent++;
-		return;
-	}
-	qget_answer(kv, w, &c, kv->raft.commit);
+	w->reading = false;
+	w->sent = false;
+	w->by_log = by_log;
+	kv->nreading--;
+	kv->nunsent++;
 }
 
-/* Reads asked while this member led in an earlier term, or before it
- * stopped leading, are dropped by Raft unconfirmed. A read may be asked
- * twice: they go to the leader again. */
-static void reads_resend(struct kv *kv)
+/* This member's read seq is confirmed at index (0: refused). */
+static void read_confirmed(struct kv *kv, uint64_t seq, uint64_t index)
 {
-	for (struct kv_waiter *w = kv->waiters; w; w = w->next)
-		if (w->reading && (kv->raft.role != RAFT_LEADER || w->read_term != kv->raft.term)) {
-			w->reading = false;
-			w->sent = false;
-			kv->nreading--;
-			kv->nunsent++;
+	struct kv_waiter *w = waiter_find(kv, seq);
+
+	if (!w || !w->reading || w->read_index)
+		return;
+	if (!index)
+		read_again(kv, w, true);
+	else
+		w->read_index = index;
+}
+
+/* Answer the reads whose index this member has applied; send the ones
+ * still unconfirmed again if their leader or term has passed (Raft drops
+ * the pending reads of a leader that steps down, a follower's leader may
+ * never answer). */
+static void reads_sweep(struct kv *kv)
+{
+	bool moved = kv->raft.term != kv->reads_term || kv->raft.leader != kv->reads_leader;
+	struct kv_waiter *w = kv->waiters, *next;
+
+	kv->reads_term = kv->raft.term;
+	kv->reads_leader = kv->raft.leader;
+	if (moved)
+		memset(kv->remote, 0, sizeof(kv->remote));
+	for (; w && kv->nreading; w = next) {
+		struct kv_cmd c;
+
+		next = w->next;
+		if (!w->reading)
+			continue;
+		if (w->read_index && w->read_index <= kv->applied) {
+			if (kv_cmd_decode(&c, w->cmd.data, w->cmd.len) < 0)
+				read_again(kv, w, true);
+			else
+				qget_answer(kv, w, &c, kv->raft.commit);
+		} else if (!w->read_index && moved &&
+			   (w->read_term != kv->raft.term || w->read_leader != kv->raft.leader)) {
+			read_again(kv, w, false);
 		}
+	}
+}
+
+void kv_read_asked(struct kv *kv, uint64_t from, uint64_t seq)
+{
+	uint64_t ctx = KV_REMOTE_READ | ++kv->remote_next;
+	struct kv_remote_read *r = &kv->remote[kv->remote_next % KV_REMOTE_READS];
+
+	/* No longer the leader: no answer; the follower asks again when it
+	 * learns of the next one. */
+	if (kv->raft.role != RAFT_LEADER)
+		return;
+	if (r->ctx || raft_read_index(&kv->raft, ctx) < 0) {
+		kv_peer_read_index(kv, from, seq, 0);
+		return;
+	}
+	*r = (struct kv_remote_read){ ctx, from, seq };
+}
+
+void kv_read_index(struct kv *kv, uint64_t from, uint64_t seq, uint64_t index)
+{
+	struct kv_waiter *w = waiter_find(kv, seq);
+
+	/* Only from the leader it was asked of. */
+	if (w && w->reading && w->read_leader == from && w->read_term == kv->raft.term)
+		read_confirmed(kv, seq, index);
+}
+
+/* A read Raft confirmed here, the leader: this member's own, or a
+ * follower's, which is told its index. */
+static void read_ready(struct kv *kv, uint64_t ctx, uint64_t index)
+{
+	struct kv_remote_read *r = &kv->remote[(ctx & ~KV_REMOTE_READ) % KV_REMOTE_READS];
+
+	if (!(ctx & KV_REMOTE_READ)) {
+		read_confirmed(kv, ctx, index);
+	} else if (r->ctx == ctx) {
+		kv_peer_read_index(kv, r->from, r->seq, index);
+		r->ctx = 0;
+	}
 }
 
 /* --- expiry, driven by the leader ------------------------------------------------ */
@@ -556,7 +622,9 @@ int kv_node_ready(struct kv *kv, struct err *e)
 				return r;
 		}
 		for (size_t i = 0; i < rd.nreads; i++)
-			read_answer(kv, rd.reads[i].context, rd.reads[i].index);
+			read_ready(kv, rd.reads[i].context, rd.reads[i].index);
+		if (kv->nreading)
+			reads_sweep(kv);
 		if (rd.leader != kv->leader) {
 			kv->leader = rd.leader;
 			kv->leader_since_ns = kv_now_ns();
@@ -577,9 +645,8 @@ int kv_node_ready(struct kv *kv, struct err *e)
 		kv->expire_index = 0;
 		kv->expiry_dirty = true;
 	}
-	if (kv->nreading && (kv->raft.role != RAFT_LEADER || kv->raft.term != kv->reads_term))
-		reads_resend(kv);
-	kv->reads_term = kv->raft.term;
+	if (kv->nreading || kv->raft.term != kv->reads_term || kv->raft.leader != kv->reads_leader)
+		reads_sweep(kv);
 	if (kv->nunsent && kv->leader != RAFT_NONE)
 		for (struct kv_waiter *w = kv->waiters; w; w = w->next)
 			waiter_send(kv, w);

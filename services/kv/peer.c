@@ -257,6 +257,22 @@ static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 		kv_forwarded(kv, cmd, n);
 		return true;
 	}
+	if (type == PEER_READ) {
+		uint64_t seq;
+
+		if (peer_read_decode(f, len, &seq) < 0)
+			return false;
+		kv_read_asked(kv, c->from, seq);
+		return true;
+	}
+	if (type == PEER_READ_INDEX) {
+		uint64_t seq, index;
+
+		if (peer_read_index_decode(f, len, &seq, &index) < 0)
+			return false;
+		kv_read_index(kv, c->from, seq, index);
+		return true;
+	}
 	log_warn("peer %llx: unknown frame type %d, closed", (unsigned long long)c->from, type);
 	return false;
 }
@@ -636,6 +652,26 @@ bool kv_peer_forward(struct kv *kv, uint64_t to, const void *cmd, size_t len)
 	struct peer_conn *c = conn_for(kv, to);
 
 	if (!c || peer_propose_encode(cmd, len, &c->out) < 0)
+		return false;
+	conn_flush(c);
+	return true;
+}
+
+bool kv_peer_read(struct kv *kv, uint64_t to, uint64_t seq)
+{
+	struct peer_conn *c = conn_for(kv, to);
+
+	if (!c || peer_read_encode(seq, &c->out) < 0)
+		return false;
+	conn_flush(c);
+	return true;
+}
+
+bool kv_peer_read_index(struct kv *kv, uint64_t to, uint64_t seq, uint64_t index)
+{
+	struct peer_conn *c = conn_for(kv, to);
+
+	if (!c || peer_read_index_encode(seq, index, &c->out) < 0)
 		return false;
 	conn_flush(c);
 	return true;

@@ -95,6 +95,25 @@ int peer_propose_encode(const void *cmd, size_t len, struct buf *out)
 	return frame_end(&e, start);
 }
 
+int peer_read_encode(uint64_t seq, struct buf *out)
+{
+	struct enc e = { out, true };
+	size_t start = frame_begin(&e, PEER_READ);
+
+	enc_u64(&e, seq);
+	return frame_end(&e, start);
+}
+
+int peer_read_index_encode(uint64_t seq, uint64_t index, struct buf *out)
+{
+	struct enc e = { out, true };
+	size_t start = frame_begin(&e, PEER_READ_INDEX);
+
+	enc_u64(&e, seq);
+	enc_u64(&e, index);
+	return frame_end(&e, start);
+}
+
 int64_t peer_frame_len(const void *data, size_t len)
 {
 	struct dec d = { data, len, true };
@@ -205,6 +224,23 @@ int peer_propose_decode(const void *frame, size_t len, const void **cmd, size_t 
 	struct dec d = frame_body(frame, len, PEER_PROPOSE);
 
 	*cmd = dec_str(&d, PEER_FRAME_MAX, cmd_len);
+	return d.ok && !d.len ? 0 : -EBADMSG;
+}
+
+int peer_read_decode(const void *frame, size_t len, uint64_t *seq)
+{
+	struct dec d = frame_body(frame, len, PEER_READ);
+
+	*seq = dec_u64(&d);
+	return d.ok && !d.len ? 0 : -EBADMSG;
+}
+
+int peer_read_index_decode(const void *frame, size_t len, uint64_t *seq, uint64_t *index)
+{
+	struct dec d = frame_body(frame, len, PEER_READ_INDEX);
+
+	*seq = dec_u64(&d);
+	*index = dec_u64(&d);
 	return d.ok && !d.len ? 0 : -EBADMSG;
 }
 

@@ -12,6 +12,11 @@
  * is read. RAFT carries one struct raft_msg; its sender must be the member
  * that said HELLO. PROPOSE carries a command (cmd.h) from a follower to
  * the leader, which proposes it as it is (etcd forwards proposals so too).
+ * READ asks the leader for a read index on a follower's behalf (Raft
+ * thesis, section 6.4): the follower's own sequence number for the read;
+ * READ_INDEX answers it with the index the follower must apply before it
+ * reads its store, or 0: not confirmed here (the follower puts its read in
+ * the log instead).
  *
  * A member that joins a running cluster (--initial-cluster-state
  * existing) knows neither its ID nor the cluster's: instead of HELLO it
@@ -45,6 +50,8 @@ enum peer_frame {
 	PEER_PROPOSE = 3,
 	PEER_JOIN = 4,
 	PEER_JOINED = 5,
+	PEER_READ = 6,
+	PEER_READ_INDEX = 7,
 };
 
 /* JOINED: ok, with the cluster and its member table (kv_members_encode);
@@ -69,6 +76,8 @@ int peer_raft_encode(const struct raft_msg *m, struct buf *out);
 int peer_propose_encode(const void *cmd, size_t len, struct buf *out);
 int peer_join_encode(uint32_t version, const char *peer_urls, struct buf *out);
 int peer_joined_encode(const struct peer_joined *j, struct buf *out);
+int peer_read_encode(uint64_t seq, struct buf *out);
+int peer_read_index_encode(uint64_t seq, uint64_t index, struct buf *out);
 
 /*
  * Is a whole frame at the start of data? Its length (header included) if
@@ -89,5 +98,7 @@ int peer_propose_decode(const void *frame, size_t len, const void **cmd, size_t 
 /* JOIN: the version and the peer URLs, joined by commas (NUL-terminated in the frame). */
 int peer_join_decode(const void *frame, size_t len, uint32_t *version, const char **peer_urls);
 int peer_joined_decode(struct peer_joined *j, const void *frame, size_t len);
+int peer_read_decode(const void *frame, size_t len, uint64_t *seq);
+int peer_read_index_decode(const void *frame, size_t len, uint64_t *seq, uint64_t *index);
 
 #endif

@@ -305,6 +305,34 @@ def test_pipelined_writes_on_one_connection(cluster):
     assert ok(cluster[0], "get", "--quorum", "/pipe/%d" % (n - 1)) == "%d\n" % (n - 1)
 
 
+def test_quorum_reads_write_nothing_to_the_log(cluster):
+    """Quorum reads, on the leader and through followers, are answered by
+    ReadIndex: right, and without a log entry, so Raft's index does not
+    move (etcd puts each one in its log; docs/kv.md lists the difference)."""
+    leader = kvlib.leader_of(cluster)
+    assert leader is not None
+    ok(leader, "set", "/q", "first")
+
+    def raft_index():
+        a = leader.get("/v2/keys/q")
+        assert a.status == 200, a
+        return int(a.header("X-Raft-Index"))
+
+    before = raft_index()
+    for i in range(30):
+        m = cluster[i % 3]
+        a = m.get("/v2/keys/q?quorum=true")
+        assert a.status == 200 and a.json()["node"]["value"] == "first", (m.name, a)
+    assert raft_index() == before
+    # A write made through one member is seen by a quorum read on every
+    # other at once.
+    for i in range(6):
+        ok(cluster[i % 3], "set", "/q", "v%d" % i)
+        for m in cluster:
+            a = m.get("/v2/keys/q?quorum=true")
+            assert a.status == 200 and a.json()["node"]["value"] == "v%d" % i, (m.name, a)
+
+
 def test_idle_connections_do_not_hold_the_peer_port(cluster):
     a = cluster[0]
     socks = [socket.create_connection(("127.0.0.1", a.peer_port), timeout=5) for _ in range(70)]

@@ -93,6 +93,24 @@ static void frame(struct raft *r, const unsigned char *f, size_t len)
 		}
 		break;
 	}
+	case PEER_READ: {
+		uint64_t seq;
+
+		if (peer_read_decode(f, len, &seq) == 0) {
+			check(peer_read_encode(seq, &b) == 0);
+			check(b.len == len && !memcmp(b.data, f, len));
+		}
+		break;
+	}
+	case PEER_READ_INDEX: {
+		uint64_t seq, index;
+
+		if (peer_read_index_decode(f, len, &seq, &index) == 0) {
+			check(peer_read_index_encode(seq, index, &b) == 0);
+			check(b.len == len && !memcmp(b.data, f, len));
+		}
+		break;
+	}
 	}
 	buf_free(&b);
 }
