@@ -78,14 +78,14 @@ struct kv;
 struct kv_waiter;
 typedef void kv_done_fn(struct kv *kv, struct kv_waiter *w, const struct kv_result *res);
 
-/* A client request waiting for its command; owned by whoever asked (api.c),
- * which must not free it before done is called or kv_cancel() returns. */
 /* Followers' quorum reads a leader confirms at once; more go through the log. */
 #define KV_REMOTE_READS 256
 /* Raft read contexts of followers' reads have this bit; this member's own
  * are its waiters' sequence numbers. */
 #define KV_REMOTE_READ (1ull << 63)
 
+/* A client request waiting for its command; owned by whoever asked (api.c),
+ * which must not free it before done is called or kv_cancel() returns. */
 struct kv_waiter {
 	uint64_t seq;
 	uint64_t deadline;	/* loop_now_ms() */
@@ -100,6 +100,7 @@ struct kv_waiter {
 	 * would not, so it goes through the log. */
 	bool reading, by_log;
 	uint64_t read_term, read_leader, read_index;
+	uint64_t read_asked_ms;	/* loop_now_ms() */
 	int failed;		/* the leader refused it: answered with this code */
 	struct kv_waiter *next;
 };

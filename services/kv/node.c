@@ -100,6 +100,7 @@ static void waiter_send(struct kv *kv, struct kv_waiter *w)
 		w->read_term = kv->raft.term;
 		w->read_leader = kv->raft.leader;
 		w->read_index = 0;
+		w->read_asked_ms = loop_now_ms();
 		kv->nunsent--;
 		kv->nreading++;
 		return;
@@ -158,6 +159,8 @@ void kv_forwarded(struct kv *kv, const void *cmd, size_t len)
 	propose(kv, cmd, len);
 }
 
+static void read_again(struct kv *kv, struct kv_waiter *w, bool by_log);
+
 static void timeouts_fire(struct loop *l, void *arg)
 {
 	struct kv *kv = arg;
@@ -166,6 +169,10 @@ static void timeouts_fire(struct loop *l, void *arg)
 
 	for (; w; w = next) {
 		next = w->next;
+		/* A READ or its answer lost with a connection: ask again. */
+		if (w->reading && !w->read_index && w->read_leader != kv->id &&
+		    now - w->read_asked_ms >= kv->cfg.election_ms)
+			read_again(kv, w, false);
 		if (w->deadline <= now) {
 			struct kv_result res = { .code = w->failed ? w->failed : -ETIMEDOUT,
 						 .store_index = kv->store.index };

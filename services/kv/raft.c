@@ -220,6 +220,8 @@ static void progress_keep_reset(struct raft *r);
  * (raft_change_conf). pending_conf_index is the newest configuration entry
  * in the log if it is not in force yet.
  */
+static void reads_ack(struct raft *r, uint64_t from, uint64_t seq);
+
 static void conf_recompute(struct raft *r)
 {
 	uint64_t was = r->conf_index;
@@ -245,8 +247,13 @@ static void conf_recompute(struct raft *r)
 		r->conf = r->snapshot.conf;
 		r->conf_index = 0;
 	}
-	if (r->role == RAFT_LEADER && r->conf_index != was)
+	if (r->role == RAFT_LEADER && r->conf_index != was) {
 		progress_keep_reset(r);
+		/* Fewer voters may make a quorum of the acks already in (down
+		 * to this member alone, whom no heartbeat answers). */
+		if (r->npending_reads)
+			reads_ack(r, r->id, r->read_seq);
+	}
 }
 
 /* --- messages ------------------------------------------------------------ */
@@ -304,6 +311,7 @@ static void progress_reset(struct raft *r)
 		p->learner = learner;
 		p->next = last + 1;
 		p->state = PR_PROBE;
+		p->hb_unblock = true;
 		/* The leader's own log counts once it is on disk (raft_advance). */
 		if (p->id == r->id)
 			p->match = r->stable < last ? r->stable : last;
@@ -573,7 +581,7 @@ static void reads_ack(struct raft *r, uint64_t from, uint64_t seq)
 		if (r->pending_reads[i].seq > seq)
 			break;
 		if (!in_list(r->pending_reads[i].acks, r->pending_reads[i].nacks, from) &&
-		    raft_is_voter(&r->conf, from))
+		    raft_is_voter(&r->conf, from) && r->pending_reads[i].nacks < RAFT_MEMBERS_MAX)
 			r->pending_reads[i].acks[r->pending_reads[i].nacks++] = from;
 	}
 	/* Confirmed in order: a later one's round also confirms the earlier. */
@@ -889,14 +897,18 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 			if (!p)
 				break;
 			p->recent_active = true;
-			if (p->state == PR_PROBE)
-				p->paused = false;
-			/* Messages lost on the way never free their slots: the
-			 * heartbeat's answer frees one, so replication goes on. */
-			if (p->state == PR_REPLICATE && p->inflight == RAFT_INFLIGHT_MAX)
-				inflight_free_to(p, p->inflight_last[0]);
-			if (p->match < raft_last_index(r))
-				send_append(r, p, true);
+			if (p->hb_unblock) {
+				p->hb_unblock = false;
+				if (p->state == PR_PROBE)
+					p->paused = false;
+				/* Messages lost on the way never free their
+				 * slots: the heartbeat's answer frees one, so
+				 * replication goes on. */
+				if (p->state == PR_REPLICATE && p->inflight == RAFT_INFLIGHT_MAX)
+					inflight_free_to(p, p->inflight_last[0]);
+				if (p->match < raft_last_index(r))
+					send_append(r, p, true);
+			}
 			if (m->context)
 				reads_ack(r, m->from, m->context);
 			break;
@@ -957,6 +969,8 @@ void raft_tick(struct raft *r)
 	}
 	if (r->heartbeat_elapsed >= r->heartbeat_tick) {
 		r->heartbeat_elapsed = 0;
+		for (size_t i = 0; i < r->nprs; i++)
+			r->prs[i].hb_unblock = true;
 		broadcast_heartbeat(r, r->npending_reads ? r->read_seq : 0);
 	}
 }

@@ -209,6 +209,9 @@ struct raft_progress {
 	unsigned snap_elapsed;	/* ticks since the snapshot was sent */
 	bool recent_active;	/* heard from since the last check-quorum round */
 	bool learner;
+	/* A heartbeat's answer may unblock replication once per heartbeat
+	 * interval, not once per read round. */
+	bool hb_unblock;
 };
 
 struct raft {
