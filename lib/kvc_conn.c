@@ -296,17 +296,15 @@ static bool pump_tls(struct kvc_conn *k)
 			return false;
 		}
 		if (st & BR_SSL_SENDREC) {
-			p = br_ssl_engine_sendrec_buf(eng, &len);
-			n = send(k->fd, p, len, MSG_NOSIGNAL);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			n = tls_sendrec(eng, k->fd);
+			if (n == -EAGAIN) {
 				set_events(k, EPOLLIN | EPOLLOUT);
 				return true;
 			}
 			if (n < 0) {
-				transport_failed(r, !r->sent, "send: %s", strerror(errno));
+				transport_failed(r, !r->sent, "send: %s", strerror((int)-n));
 				return false;
 			}
-			br_ssl_engine_sendrec_ack(eng, (size_t)n);
 			continue;
 		}
 		if (st & BR_SSL_RECVAPP) {
@@ -317,12 +315,7 @@ static bool pump_tls(struct kvc_conn *k)
 			continue;
 		}
 		if ((st & BR_SSL_SENDAPP) && k->off < k->out.len) {
-			p = br_ssl_engine_sendapp_buf(eng, &len);
-			if (len > k->out.len - k->off)
-				len = k->out.len - k->off;
-			memcpy(p, k->out.data + k->off, len);
-			br_ssl_engine_sendapp_ack(eng, len);
-			k->off += len;
+			k->off += tls_sendapp(eng, k->out.data + k->off, k->out.len - k->off);
 			if (k->off == k->out.len) {
 				br_ssl_engine_flush(eng, 0);
 				r->sent = true;
@@ -330,12 +323,11 @@ static bool pump_tls(struct kvc_conn *k)
 			continue;
 		}
 		if (st & BR_SSL_RECVREC) {
-			p = br_ssl_engine_recvrec_buf(eng, &len);
-			n = read(k->fd, p, len);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			n = tls_recvrec(eng, k->fd);
+			if (n == -EAGAIN)
 				break;
 			if (n < 0) {
-				transport_failed(r, !r->sent, "receive: %s", strerror(errno));
+				transport_failed(r, !r->sent, "receive: %s", strerror((int)-n));
 				return false;
 			}
 			if (n == 0) {
@@ -347,7 +339,6 @@ static bool pump_tls(struct kvc_conn *k)
 					conn_eof(k);
 				return false;
 			}
-			br_ssl_engine_recvrec_ack(eng, (size_t)n);
 			continue;
 		}
 		break;

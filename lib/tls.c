@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -595,6 +596,46 @@ int tls_client_init(struct tls_client *c, const char *host, const struct tls_anc
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* --- records and the socket --------------------------------------------- */
+
+ssize_t tls_sendrec(br_ssl_engine_context *eng, int fd)
+{
+	size_t len;
+	unsigned char *b = br_ssl_engine_sendrec_buf(eng, &len);
+	ssize_t n = send(fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	if (n > 0)
+		br_ssl_engine_sendrec_ack(eng, (size_t)n);
+	return n;
+}
+
+ssize_t tls_recvrec(br_ssl_engine_context *eng, int fd)
+{
+	size_t len;
+	unsigned char *b = br_ssl_engine_recvrec_buf(eng, &len);
+	ssize_t n = recv(fd, b, len, MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	if (n > 0)
+		br_ssl_engine_recvrec_ack(eng, (size_t)n);
+	return n;
+}
+
+size_t tls_sendapp(br_ssl_engine_context *eng, const void *data, size_t len)
+{
+	size_t room;
+	unsigned char *b = br_ssl_engine_sendapp_buf(eng, &room);
+
+	if (len > room)
+		len = room;
+	memcpy(b, data, len);
+	br_ssl_engine_sendapp_ack(eng, len);
+	return len;
 }
 
 /* --- words -------------------------------------------------------------- */

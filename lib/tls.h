@@ -8,18 +8,22 @@
  * certificate, and the server keeps no state between connections).
  *
  * BearSSL does no I/O: the caller owns the engine and moves bytes with its
- * buf/ack function pairs. Nothing here does I/O either, except the _load
- * functions, which read one file. Credentials are allocated once at start
- * and freed with their *_free(); the engines are inside caller-owned
- * structs and allocate nothing.
+ * buf/ack function pairs. tls_sendrec() and tls_recvrec() do the socket
+ * side of that, one system call each; the caller's loop still decides when,
+ * and what its plaintext buffers take. Nothing else here does I/O, except
+ * the _load functions, which read one file. Credentials are allocated once
+ * at start and freed with their *_free(); the engines are inside
+ * caller-owned structs and allocate nothing.
  *
- * Errors: 0 or -errno, with a message in the caller's struct err.
+ * Errors: 0 or -errno, with a message in the caller's struct err; the
+ * record functions return -errno alone, and their callers word it.
  */
 #ifndef PITH_TLS_H
 #define PITH_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <bearssl.h>
 
@@ -149,6 +153,33 @@ struct tls_client {
  */
 int tls_client_init(struct tls_client *c, const char *host, const struct tls_anchors *anchors,
 		    const struct tls_chain *chain, const struct tls_key *key, struct err *e);
+
+/*
+ * Records between an engine and a non-blocking socket, one send() or
+ * recv() a call, the bytes moved acknowledged to the engine. Call
+ * tls_sendrec() when the engine's state has BR_SSL_SENDREC, tls_recvrec()
+ * when it has BR_SSL_RECVREC.
+ *
+ * tls_sendrec: the bytes sent, -EAGAIN when the socket takes none now, or
+ * -errno (-EPIPE, -ECONNRESET, ...). It sends with MSG_NOSIGNAL: a peer
+ * that is gone is an error, not a signal.
+ * tls_recvrec: the bytes read, 0 when the peer has closed the connection,
+ * -EAGAIN when the socket has none now, or -errno. What a close means
+ * (before the handshake ended, after a whole answer) is the caller's to say.
+ *
+ * EINTR is -EAGAIN too: the callers come back when epoll says the socket
+ * is ready, as they do for EAGAIN.
+ */
+ssize_t tls_sendrec(br_ssl_engine_context *eng, int fd);
+ssize_t tls_recvrec(br_ssl_engine_context *eng, int fd);
+
+/*
+ * Plaintext into the engine, when its state has BR_SSL_SENDAPP: as much of
+ * data (len bytes) as its buffer has room for; returns the bytes taken.
+ * They go out in a record when the buffer is full or when the caller
+ * flushes (br_ssl_engine_flush); when to flush is the caller's choice.
+ */
+size_t tls_sendapp(br_ssl_engine_context *eng, const void *data, size_t len);
 
 /* A short English phrase for a BearSSL error code (engine or X.509). */
 const char *tls_strerror(int err);

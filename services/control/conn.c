@@ -519,13 +519,11 @@ static void conn_pump(struct conn *c)
 		if (c->phase == CONN_HANDSHAKE && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			c->phase = CONN_READY;
 		if (st & BR_SSL_SENDREC) {
-			b = br_ssl_engine_sendrec_buf(eng, &len);
-			n = send(c->fd, b, len, MSG_NOSIGNAL);
+			n = tls_sendrec(eng, c->fd);
 			if (n > 0) {
-				br_ssl_engine_sendrec_ack(eng, (size_t)n);
 				c->active_ms = now;
 				moved = true;
-			} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			} else if (n == -EAGAIN) {
 				want_write = true;
 			} else {
 				conn_close(c);
@@ -550,12 +548,7 @@ static void conn_pump(struct conn *c)
 				process_input(c);
 		}
 		if ((st & BR_SSL_SENDAPP) && c->out.len) {
-			b = br_ssl_engine_sendapp_buf(eng, &len);
-			if (len > c->out.len)
-				len = c->out.len;
-			memcpy(b, c->out.data, len);
-			br_ssl_engine_sendapp_ack(eng, len);
-			buf_consume(&c->out, len);
+			buf_consume(&c->out, tls_sendapp(eng, c->out.data, c->out.len));
 			if (!c->out.len)
 				br_ssl_engine_flush(eng, 0);
 			if (c->up && c->out.len < CONTROL_OUT_LOW)
@@ -584,13 +577,11 @@ static void conn_pump(struct conn *c)
 			return;
 		}
 		if ((st & BR_SSL_RECVREC) && !moved) {
-			b = br_ssl_engine_recvrec_buf(eng, &len);
-			n = recv(c->fd, b, len, 0);
+			n = tls_recvrec(eng, c->fd);
 			if (n > 0) {
-				br_ssl_engine_recvrec_ack(eng, (size_t)n);
 				c->active_ms = now;
 				moved = true;
-			} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			} else if (n != -EAGAIN) {
 				/* The peer is gone; whatever it sent is handled. */
 				if (c->phase == CONN_HANDSHAKE && n == 0)
 					stats_tls_failed();

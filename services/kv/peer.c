@@ -379,14 +379,11 @@ static int tls_pump(struct peer_conn *c)
 			return -1;
 		}
 		if (st & BR_SSL_SENDREC) {
-			b = br_ssl_engine_sendrec_buf(eng, &len);
-			n = send(c->fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
+			n = tls_sendrec(eng, c->fd);
+			if (n < 0 && n != -EAGAIN)
 				return -1;
-			if (n > 0) {
-				br_ssl_engine_sendrec_ack(eng, (size_t)n);
+			if (n > 0)
 				progress = true;
-			}
 		}
 		if (st & BR_SSL_RECVAPP) {
 			b = br_ssl_engine_recvapp_buf(eng, &len);
@@ -398,24 +395,16 @@ static int tls_pump(struct peer_conn *c)
 				return -2;
 		}
 		if ((st & BR_SSL_SENDAPP) && c->out.len) {
-			b = br_ssl_engine_sendapp_buf(eng, &len);
-			if (len > c->out.len)
-				len = c->out.len;
-			memcpy(b, c->out.data, len);
-			br_ssl_engine_sendapp_ack(eng, len);
-			buf_consume(&c->out, len);
+			buf_consume(&c->out, tls_sendapp(eng, c->out.data, c->out.len));
 			br_ssl_engine_flush(eng, 0);
 			progress = true;
 		}
 		if (st & BR_SSL_RECVREC) {
-			b = br_ssl_engine_recvrec_buf(eng, &len);
-			n = recv(c->fd, b, len, MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			n = tls_recvrec(eng, c->fd);
+			if (n <= 0 && n != -EAGAIN)
 				return -1;
-			if (n > 0) {
-				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+			if (n > 0)
 				progress = true;
-			}
 		}
 	}
 	return 0;

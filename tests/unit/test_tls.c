@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "buf.h"
@@ -264,7 +266,8 @@ struct pair {
 	struct tls_client *c;
 };
 
-static bool handshake(struct pki *p, struct pki *trusted, const char *host, bool client_cert,
+/* A server and a client ready to begin, neither having said anything. */
+static void pair_make(struct pki *p, struct pki *trusted, const char *host, bool client_cert,
 		      struct pair *x)
 {
 	struct err e = { 0 };
@@ -280,6 +283,12 @@ static bool handshake(struct pki *p, struct pki *trusted, const char *host, bool
 	assert_int_equal(tls_server_init(x->s, &x->chain, &x->key, &x->anchors), 0);
 	assert_int_equal(tls_client_init(x->c, host, &x->anchors, client_cert ? &x->cchain : NULL,
 					 client_cert ? &x->ckey : NULL, &e), 0);
+}
+
+static bool handshake(struct pki *p, struct pki *trusted, const char *host, bool client_cert,
+		      struct pair *x)
+{
+	pair_make(p, trusted, host, client_cert, x);
 	return converse(&x->c->cc.eng, &x->s->sc.eng);
 }
 
@@ -331,6 +340,81 @@ static void a_handshake_names_the_peer_and_checks_addresses(void **state)
 	pair_free(&x);
 	pki_free(p);
 	pki_free(q);
+}
+
+/* --- records through a socket ------------------------------------------------ */
+
+/* converse(), with tls_sendrec and tls_recvrec on the two ends of a
+ * socket pair: each engine is given what it asks for, until neither moves. */
+static bool converse_by_socket(br_ssl_engine_context *a, br_ssl_engine_context *b, const int fd[2])
+{
+	br_ssl_engine_context *eng[2] = { a, b };
+
+	for (int round = 0; round < 1000; round++) {
+		bool moved = false;
+
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (br_ssl_engine_current_state(eng[i]) & BR_SSL_SENDREC) {
+				n = tls_sendrec(eng[i], fd[i]);
+				assert_true(n > 0 || n == -EAGAIN);
+				moved |= n > 0;
+			}
+			/* The state again: sending may have changed what it wants. */
+			if (br_ssl_engine_current_state(eng[i]) & BR_SSL_RECVREC) {
+				n = tls_recvrec(eng[i], fd[i]);
+				assert_true(n > 0 || n == -EAGAIN);
+				moved |= n > 0;
+			}
+		}
+		if (!moved)
+			break;
+	}
+	return (br_ssl_engine_current_state(a) & BR_SSL_SENDAPP) &&
+	       (br_ssl_engine_current_state(b) & BR_SSL_SENDAPP);
+}
+
+static void records_cross_a_socket_and_its_end_is_told(void **state)
+{
+	struct pki *p = pki_make("read-only");
+	br_ssl_engine_context *c, *s;
+	unsigned char *app;
+	struct pair x;
+	size_t len;
+	int fd[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd), 0);
+	pair_make(p, p, "127.0.0.1", true, &x);
+	c = &x.c->cc.eng;
+	s = &x.s->sc.eng;
+	assert_true(converse_by_socket(c, s, fd));
+	assert_true(x.s->peer.verified);
+
+	/* Nothing to read yet: -EAGAIN, not an end. */
+	assert_int_equal(tls_recvrec(s, fd[1]), -EAGAIN);
+
+	/* Plaintext in, up to the room the engine has, and out the other end. */
+	assert_int_equal(tls_sendapp(c, "hello", 5), 5);
+	br_ssl_engine_flush(c, 0);
+	assert_true(tls_sendrec(c, fd[0]) > 0);
+	/* The engine asks for a record's header, then for the rest. */
+	while (!(br_ssl_engine_current_state(s) & BR_SSL_RECVAPP))
+		assert_true(tls_recvrec(s, fd[1]) > 0);
+	app = br_ssl_engine_recvapp_buf(s, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(app, "hello", 5);
+	br_ssl_engine_recvapp_ack(s, len);
+
+	/* The client's end closed: 0 to the server, then an error sending. */
+	close(fd[0]);
+	assert_int_equal(tls_recvrec(s, fd[1]), 0);
+	assert_int_equal(tls_sendapp(s, "bye", 3), 3);
+	br_ssl_engine_flush(s, 0);
+	assert_int_equal(tls_sendrec(s, fd[1]), -EPIPE);
+	close(fd[1]);
+	pair_free(&x);
+	pki_free(p);
 }
 
 /* --- tokens ------------------------------------------------------------------ */
@@ -430,6 +514,7 @@ int main(void)
 		cmocka_unit_test(the_san_holds_the_addresses_given),
 		cmocka_unit_test(bad_requests_and_bad_pem_are_refused_with_a_reason),
 		cmocka_unit_test(a_handshake_names_the_peer_and_checks_addresses),
+		cmocka_unit_test(records_cross_a_socket_and_its_end_is_told),
 		cmocka_unit_test(tokens_are_long_random_and_hashed),
 		cmocka_unit_test(a_bad_tokens_file_names_its_line_and_keeps_nothing),
 		cmocka_unit_test(the_authorization_header_yields_the_secret),
