@@ -445,11 +445,9 @@ static void read_again(struct kv *kv, struct kv_waiter *w, bool by_log)
 	kv->nunsent++;
 }
 
-/* This member's read seq is confirmed at index (0: refused). */
-static void read_confirmed(struct kv *kv, uint64_t seq, uint64_t index)
+/* This member's read w is confirmed at index (0: refused). */
+static void read_confirmed(struct kv *kv, struct kv_waiter *w, uint64_t index)
 {
-	struct kv_waiter *w = waiter_find(kv, seq);
-
 	if (!w || !w->reading || w->read_index)
 		return;
 	if (!index)
@@ -510,8 +508,8 @@ void kv_read_index(struct kv *kv, uint64_t from, uint64_t seq, uint64_t index)
 	struct kv_waiter *w = waiter_find(kv, seq);
 
 	/* Only from the leader it was asked of. */
-	if (w && w->reading && w->read_leader == from && w->read_term == kv->raft.term)
-		read_confirmed(kv, seq, index);
+	if (w && w->read_leader == from && w->read_term == kv->raft.term)
+		read_confirmed(kv, w, index);
 }
 
 /* A read Raft confirmed here, the leader: this member's own, or a
@@ -521,7 +519,7 @@ static void read_ready(struct kv *kv, uint64_t ctx, uint64_t index)
 	struct kv_remote_read *r = &kv->remote[(ctx & ~KV_REMOTE_READ) % KV_REMOTE_READS];
 
 	if (!(ctx & KV_REMOTE_READ)) {
-		read_confirmed(kv, ctx, index);
+		read_confirmed(kv, waiter_find(kv, ctx), index);
 	} else if (r->ctx == ctx) {
 		kv_peer_read_index(kv, r->from, r->seq, index);
 		r->ctx = 0;
