@@ -436,12 +436,13 @@ static void send_snapshot(struct raft *r, struct raft_progress *p)
 
 /* An AppendEntries for p (section 3.5); in the replicate state several go
  * out without waiting (pipelining). With nothing new to send, an empty one
- * goes only when empty_too (it carries the commit index, or makes a
- * follower that lost messages say where its log ends). The entries are
- * attached by raft_ready(), from the log as it is then. */
+ * goes when empty_too (it makes a follower that lost messages say where
+ * its log ends), or to carry a commit index p has not been sent; never
+ * otherwise, or every answer to an empty append would call for another.
+ * The entries are attached by raft_ready(), from the log as it is then. */
 static void send_append(struct raft *r, struct raft_progress *p, bool empty_too)
 {
-	uint64_t last = raft_last_index(r), prev, end;
+	uint64_t last = raft_last_index(r), prev, end, commit;
 	size_t bytes = 0;
 	struct raft_msg *m;
 
@@ -458,14 +459,20 @@ static void send_append(struct raft *r, struct raft_progress *p, bool empty_too)
 		if (end > p->next && bytes > RAFT_MSG_BYTES_MAX)
 			break;
 	}
-	if (p->state == PR_REPLICATE && end == p->next && p->inflight && !empty_too)
-		return;	/* nothing new, and the pipe already carries the commit index */
+	/* What the follower may commit on this message: no further than the
+	 * entries it carries. */
+	commit = r->commit < end - 1 ? r->commit : end - 1;
+	if (end == p->next && !empty_too &&
+	    ((p->state == PR_REPLICATE && p->inflight) || p->sent_commit >= commit))
+		return;	/* nothing new, and the commit index is on its way or known */
 	if (!(m = msg_new(r, RAFT_MSG_APPEND, p->id)))
 		return;
 	m->index = prev;
 	m->log_term = term_at(r, prev);
 	m->nentries = (size_t)(end - p->next);
 	m->commit = r->commit;
+	if (commit > p->sent_commit)
+		p->sent_commit = commit;
 	if (p->state == PR_REPLICATE) {
 		if (m->nentries) {
 			p->inflight_last[p->inflight++] = end - 1;
@@ -610,6 +617,8 @@ static void broadcast_heartbeat(struct raft *r, uint64_t context)
 			continue;
 		m->commit = p->match < r->commit ? p->match : r->commit;
 		m->context = context;
+		if (m->commit > p->sent_commit)
+			p->sent_commit = m->commit;
 	}
 }
 

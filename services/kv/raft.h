@@ -204,6 +204,7 @@ struct raft_progress {
 	enum { PR_PROBE, PR_REPLICATE, PR_SNAPSHOT } state;
 	bool paused;		/* probing: one message until it is answered */
 	unsigned inflight;	/* APPEND messages not yet answered */
+	uint64_t sent_commit;	/* highest commit index a message to it carried */
 	uint64_t inflight_last[RAFT_INFLIGHT_MAX];	/* last index of each, oldest first */
 	uint64_t pending_snapshot;
 	unsigned snap_elapsed;	/* ticks since the snapshot was sent */

@@ -58,6 +58,7 @@ struct sim {
 	size_t nq;
 	uint64_t leader_of_term[4096];
 	struct raft_conf boot;		/* the cluster's first configuration */
+	size_t sent[RAFT_MSG_TYPES];	/* messages handed to send(), by type */
 };
 
 static uint64_t sim_rand(struct sim *s)
@@ -223,6 +224,7 @@ static void send(struct sim *s, const struct raft_msg *m)
 {
 	struct net_msg *n;
 
+	s->sent[m->type]++;
 	if (!s->mem[m->to].up || s->cut[m->from][m->to] ||
 	    (s->drop_percent && sim_rand(s) % 100 < s->drop_percent) || s->nq == QUEUE_MAX)
 		return;
@@ -754,6 +756,44 @@ static void reads_between_readies_share_a_round(void **state)
 	sim_free(&s);
 }
 
+static size_t sent_total(const struct sim *s)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < RAFT_MSG_TYPES; t++)
+		n += s->sent[t];
+	return n;
+}
+
+/* An idle cluster costs one heartbeat per interval per follower and its
+ * answer, nothing more: no append goes out when there is nothing to append
+ * and every follower already knows the commit index. */
+static void an_idle_cluster_sends_only_heartbeats(void **state)
+{
+	struct sim s;
+	uint64_t l;
+	unsigned hb = 1;	/* member_start's heartbeat_tick */
+
+	sim_init(&s, 3, 5);
+	l = wait_leader(&s, 100);
+	assert_int_not_equal(l, 0);
+	assert_true(propose(&s, l, "set k") > 0);
+	tick(&s, 5);
+	memset(s.sent, 0, sizeof(s.sent));
+	tick(&s, 50 * hb);
+	assert_int_equal(leader(&s), l);
+	assert_int_equal(s.sent[RAFT_MSG_HEARTBEAT], 50 * 2);
+	assert_int_equal(s.sent[RAFT_MSG_HEARTBEAT_RESP], 50 * 2);
+	assert_int_equal(sent_total(&s), 50 * 2 * 2);
+	/* A write in between costs its appends and answers, then quiet again. */
+	assert_true(propose(&s, l, "set k2") > 0);
+	tick(&s, 1);
+	memset(s.sent, 0, sizeof(s.sent));
+	tick(&s, 50 * hb);
+	assert_int_equal(sent_total(&s), 50 * 2 * 2);
+	sim_free(&s);
+}
+
 static void bad_messages_are_refused(void **state)
 {
 	struct sim s;
@@ -896,6 +936,7 @@ int main(void)
 		cmocka_unit_test(leadership_moves_on_request),
 		cmocka_unit_test(read_index_needs_a_majority),
 		cmocka_unit_test(reads_between_readies_share_a_round),
+		cmocka_unit_test(an_idle_cluster_sends_only_heartbeats),
 		cmocka_unit_test(bad_messages_are_refused),
 		cmocka_unit_test(random_faults_never_break_safety),
 		cmocka_unit_test(configurations_encode_and_decode),
