@@ -18,8 +18,8 @@ import pytest
 import requests
 
 import kvlib
-from controllib import Control, start, gen
-from unitlib import WAIT, wait_until, unit
+from controllib import CONTROL, Control, free_port, start, gen
+from unitlib import ROOT, WAIT, Init, make_root, remove_root, unit, wait_until
 
 HELLO = unit("""
     [Unit]
@@ -626,3 +626,30 @@ def test_reboot_over_https_takes_init_down(tmp_path):
     finally:
         control.stop()
         init.cleanup()
+
+
+def test_without_credentials_the_shipped_unit_fails_once_and_stays_down(tmp_path):
+    """The image's pith-control.service on a node without its certificate:
+    pith-control says which file is missing and exits with 100, a permanent
+    error, and the unit is not restarted (RestartPreventExitStatus=100)."""
+    root = make_root()
+    init = Init(root)
+    try:
+        with open(os.path.join(ROOT, "image", "units", "pith-control.service")) as f:
+            init.write_unit("pith-control.service", f.read(), where="usr/lib/pith/units")
+        # Only where the program and its files are differs from the image.
+        init.write_unit("host.conf", unit("""
+            [Service]
+            ExecStart=
+            ExecStart={control} --listen 127.0.0.1 --port {port} --cert {root}/etc/pith/tls/node.crt --key {root}/etc/pith/tls/node.key --ca {root}/etc/pith/tls/ca.crt --tokens {root}/etc/pith/tokens --socket {root}/run/pith/init.sock
+            """, control=CONTROL, port=free_port(), root=root),
+            where="etc/pith/units/pith-control.service.d")
+        init.start()
+        init.action("pith-control.service", "start", no_block=True)
+        u = init.wait_state("pith-control.service", "failed")
+        assert (u["result"], u["restarts"]) == ("exit-code", 0), u
+        init.wait_journal(r"unable to read the credentials: .*node\.crt", unit="pith-control.service")
+        init.wait_journal(r"pith-control\.service: main process exited with status 100: not restarted")
+    finally:
+        init.cleanup()
+        remove_root(root)
