@@ -612,12 +612,31 @@ static void enter_stop_post(struct mu *u, enum mu_result res)
 	enter_stop_post_cmd(u, 0);
 }
 
+/* Did the main process end in a way RestartPreventExitStatus= names? Only
+ * its ending in this run counts, whatever the result (systemd.service(5)). */
+static bool restart_prevented(const struct mu *u)
+{
+	const struct uv_status_set *p = &u->u.service.restart_prevent_status;
+
+	if (u->main_code == CLD_EXITED)
+		return uv_status_set_has_code(p, u->main_status);
+	if (u->main_code == CLD_KILLED || u->main_code == CLD_DUMPED)
+		return uv_status_set_has_signal(p, u->main_status);
+	return false;
+}
+
 static bool should_restart(struct mu *u)
 {
 	enum mu_result r = u->result;
 
 	if (u->stop_requested || u->m->shutting_down || r == RES_START_LIMIT)
 		return false;
+	if (u->u.service.restart != RESTART_NO && restart_prevented(u)) {
+		log_info("%s: main process %s %d: not restarted (RestartPreventExitStatus=)",
+			 u->name, u->main_code == CLD_EXITED ? "exited with status" :
+			 "was killed by signal", u->main_status);
+		return false;
+	}
 	switch (u->u.service.restart) {
 	case RESTART_NO: return false;
 	case RESTART_ALWAYS: return true;

@@ -709,6 +709,7 @@ static const struct option options[] = {
 	{ "Service", "KillSignal", h_signal, S(kill_signal), 0, 0 },
 	{ "Service", "SendSIGKILL", h_bool, S(send_sigkill), 0, 0 },
 	{ "Service", "SuccessExitStatus", h_status, S(success_status), 0, OPT_LIST },
+	{ "Service", "RestartPreventExitStatus", h_status, S(restart_prevent_status), 0, OPT_LIST },
 	{ "Service", "NotifyAccess", h_enum, S(notify_access), 3, 0 },
 	{ "Service", "PIDFile", h_pidfile, 0, 0, OPT_EXPAND },
 	{ "Service", "Environment", h_env, S(environment), 0, OPT_LIST | OPT_EXPAND },

@@ -148,6 +148,8 @@ struct service {
 	int kill_signal;
 	bool send_sigkill;
 	struct uv_status_set success_status;
+	/* The main process's endings after which Restart= is not applied. */
+	struct uv_status_set restart_prevent_status;
 	enum notify_access notify_access;
 	bool notify_access_set;
 	const char *pid_file;

@@ -2,7 +2,9 @@
  * What a request may do: who sent it (authentication), whether its role
  * allows it (authorization), and where it goes. The routes answered here
  * are /healthz and /v1/machine; /metrics is PID 1's part with this
- * program's appended; everything else under /v1/ is PID 1's (docs/api.md).
+ * program's appended; everything else under /v1/ is PID 1's, etcd's v2
+ * API pith-kv's (docs/api.md). Every route needs a credential but
+ * GET /health, which etcd answers to anyone (docs/security.md).
  */
 #include "control.h"
 
@@ -193,6 +195,13 @@ static bool is_kv_path(const char *path)
 	       !strcmp(path, "/version") || !strcmp(path, "/health");
 }
 
+/* A request answered without a credential: GET /health, no body. */
+static bool is_open_health(const struct conn *c, const char *path)
+{
+	return c->route == ROUTE_KV && !strcmp(path, "/health") && method_is(c, "GET") &&
+	       c->p->framing == HTTP_BODY_NONE;
+}
+
 void route_request(struct conn *c)
 {
 	const char *target = http_request_target(c->p);
@@ -227,6 +236,14 @@ void route_request(struct conn *c)
 		c->route = ROUTE_JOURNAL;
 	else if (is_kv_path(path))
 		c->route = ROUTE_KV;
+
+	/* The one exception to authentication: etcd answers GET /health to
+	 * anyone, with auth on and whatever credential comes along, and
+	 * etcdctl cluster-health asks every member's client URL for it
+	 * without one. It is passed to pith-kv, whose answer says only
+	 * whether the store has a leader. A body would need a credential. */
+	if (is_open_health(c, path))
+		return pass_on(c, target, false);
 
 	/* Nothing below is reached without a credential. A request refused
 	 * here has its body left unread, so its connection closes. */

@@ -4,6 +4,7 @@ HTTPS, and bad input. Every client here is one nobody on this project
 wrote: curl, openssl s_client, Python's ssl and requests."""
 
 import base64
+import http.client
 import json
 import os
 import re
@@ -16,8 +17,9 @@ import time
 import pytest
 import requests
 
-from controllib import Control, start, gen
-from unitlib import wait_until, unit
+import kvlib
+from controllib import CONTROL, Control, free_port, start, gen
+from unitlib import ROOT, WAIT, Init, make_root, remove_root, unit, wait_until
 
 HELLO = unit("""
     [Unit]
@@ -131,6 +133,81 @@ def test_tokens_are_read_again_on_sighup(node):
     wait_until("the reload", lambda: "credentials read again" in node.log())
     assert node.curl(node.url("/healthz"), token=new)[0] == 200
     assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+
+
+# --- GET /health: etcd's, and the one route without a credential ----------------------
+
+@pytest.fixture(scope="module")
+def kv_node(tmp_path_factory):
+    """A control port in front of a pith-kv of its own (a cluster of one)."""
+    d = tmp_path_factory.mktemp("control-kv")
+    kv = kvlib.start_member("pith", str(d / "kv"))
+    try:
+        init, control = start(d, "--kv", "127.0.0.1:%d" % kv.client_port)
+    except BaseException:
+        kv.stop()
+        raise
+    yield control, kv
+    control.stop()
+    init.cleanup()
+    kv.stop()
+
+
+def https_get(control, target, headers=None):
+    """One request over TLS; (status, [(field, value)] without Date and
+    Connection, body)."""
+    conn = http.client.HTTPSConnection("127.0.0.1", control.port, context=control.ssl_context(),
+                                       timeout=WAIT)
+    try:
+        conn.request("GET", target, headers=headers or {})
+        r = conn.getresponse()
+        fields = sorted((k, v) for k, v in r.getheaders() if k.lower() not in ("date", "connection"))
+        return r.status, fields, r.read()
+    finally:
+        conn.close()
+
+
+def test_get_health_needs_no_credential_and_is_the_stores_own_answer(kv_node):
+    control, kv = kv_node
+    # A store of one has its leader a moment after it answers.
+    wait_until("pith-kv's /health to say true", lambda: kvlib.send(kv.url, "GET", "/health").status == 200)
+    direct = kvlib.send(kv.url, "GET", "/health")
+    assert direct.status == 200 and direct.json() == {"health": "true"}, direct.describe()
+    want = sorted((k, v) for k, v in direct.headers if k.lower() not in ("date", "connection"))
+    # As etcd with auth on: no credential, a wrong one, another scheme,
+    # a query: the same answer, field for field.
+    for target, headers in [
+            ("/health", None),
+            ("/health", {"Authorization": "Bearer pith_" + "x" * 43}),
+            ("/health", {"Authorization": "Basic " + base64.b64encode(b"root:wrong").decode()}),
+            ("/health", {"Authorization": "Digest username=\"root\""}),
+            ("/health?serializable=true", None)]:
+        status, fields, body = https_get(control, target, headers)
+        assert (status, fields, body) == (200, want, direct.body), (target, headers, status, fields, body)
+    # And what etcdctl's cluster-health makes of it.
+    code, body, _ = control.curl(control.url("/health"))
+    assert code == 200 and json.loads(body)["health"] == "true"
+    assert "auth: refused" not in control.log()
+
+
+def test_everything_but_get_health_still_needs_a_credential(kv_node):
+    control, kv = kv_node
+    refused = [("HEAD", "/health"), ("POST", "/health"), ("PUT", "/health"), ("DELETE", "/health"),
+               ("OPTIONS", "/health"), ("GET", "/health/"), ("GET", "/healthz"), ("GET", "/health2"),
+               ("GET", "/v2/health"), ("GET", "/version"), ("GET", "/v2/keys/"),
+               ("GET", "/v2/members"), ("GET", "/v2/machines"), ("GET", "/v2/stats/self"),
+               ("PUT", "/v2/keys/sneaky"), ("GET", "/v1/units"), ("GET", "/metrics")]
+    for method, path in refused:
+        how = ["-I"] if method == "HEAD" else ["-X", method]
+        code, body, _ = control.curl(*how, control.url(path))
+        assert code == 401, (method, path, code, body)
+    # GET /health with a body is not the probe: it needs a credential too.
+    code, body, _ = control.curl("-X", "GET", "--data-binary", "x", control.url("/health"))
+    assert code == 401, body
+    assert kvlib.send(kv.url, "GET", "/v2/keys/sneaky").status == 404
+    # With a credential each of them is passed on as before.
+    code, body, _ = control.curl(control.url("/version"), token=control.creds.reader)
+    assert code == 200 and json.loads(body)["etcdserver"], body
 
 
 # --- TLS -----------------------------------------------------------------------------
@@ -549,3 +626,30 @@ def test_reboot_over_https_takes_init_down(tmp_path):
     finally:
         control.stop()
         init.cleanup()
+
+
+def test_without_credentials_the_shipped_unit_fails_once_and_stays_down(tmp_path):
+    """The image's pith-control.service on a node without its certificate:
+    pith-control says which file is missing and exits with 100, a permanent
+    error, and the unit is not restarted (RestartPreventExitStatus=100)."""
+    root = make_root()
+    init = Init(root)
+    try:
+        with open(os.path.join(ROOT, "image", "units", "pith-control.service")) as f:
+            init.write_unit("pith-control.service", f.read(), where="usr/lib/pith/units")
+        # Only where the program and its files are differs from the image.
+        init.write_unit("host.conf", unit("""
+            [Service]
+            ExecStart=
+            ExecStart={control} --listen 127.0.0.1 --port {port} --cert {root}/etc/pith/tls/node.crt --key {root}/etc/pith/tls/node.key --ca {root}/etc/pith/tls/ca.crt --tokens {root}/etc/pith/tokens --socket {root}/run/pith/init.sock
+            """, control=CONTROL, port=free_port(), root=root),
+            where="etc/pith/units/pith-control.service.d")
+        init.start()
+        init.action("pith-control.service", "start", no_block=True)
+        u = init.wait_state("pith-control.service", "failed")
+        assert (u["result"], u["restarts"]) == ("exit-code", 0), u
+        init.wait_journal(r"unable to read the credentials: .*node\.crt", unit="pith-control.service")
+        init.wait_journal(r"pith-control\.service: main process exited with status 100: not restarted")
+    finally:
+        init.cleanup()
+        remove_root(root)

@@ -241,6 +241,13 @@ def test_etcdctl_through_the_control_port(tmp_path):
         assert rc == 4 and "may only read" in err, (rc, out, err)
         rc, out, err = etcdctl(2, "get", "/message")
         assert out == "Hello World\n", (rc, out, err)
+        # cluster-health lists the members with the credential, then asks
+        # each member's client URL (its control port) for /health without it.
+        rc, out, err = etcdctl(1, "cluster-health")
+        assert rc == 0 and out.endswith("cluster is healthy\n"), (rc, out, err)
+        for i in range(3):
+            assert re.search(r"^member [0-9a-f]+ is healthy: got healthy result from "
+                             r"https://127\.0\.0\.1:%d$" % ports[3 * i + 2], out, re.M), out
     finally:
         for p in controls:
             p.terminate()

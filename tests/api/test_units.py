@@ -918,6 +918,56 @@ def test_restart_setting_against_how_the_process_ended(init, restart, ending):
         assert u["result"] == {"clean": "success", "failure": "exit-code", "signal": "signal"}[ending]
 
 
+# RestartPreventExitStatus=, how the main process ends, and what follows.
+PREVENTED = [
+    ("100", "exit 100", "failed", "exit-code"),
+    ("1 100", "exit 100", "failed", "exit-code"),
+    ("TEMPFAIL", "exit 75", "failed", "exit-code"),
+    ("SIGKILL", "kill -KILL $$$$", "failed", "signal"),
+    # Prevented whatever the result: a clean exit named here stays down.
+    ("0", "exit 0", "inactive", "success"),
+]
+
+
+@pytest.mark.parametrize("prevent,ending,state,result", PREVENTED)
+def test_restart_prevent_exit_status_keeps_the_unit_down(init, prevent, ending, state, result):
+    write_units(init, r_service="""
+        [Unit]
+        StartLimitIntervalSec=0
+        [Service]
+        Restart=always
+        RestartSec=50ms
+        RestartPreventExitStatus=%s
+        ExecStart=/bin/sh -c "echo run >> {log}; %s"
+        """ % (prevent, ending))
+    init.start()
+    init.start_unit("r.service")
+    u = init.wait_state("r.service", state)
+    assert (u["result"], u["restarts"]) == (result, 0), u
+    assert lines(init, "log") == ["run"]
+    init.wait_journal(r"r\.service: main process (exited with status|was killed by signal) \d+: "
+                      r"not restarted \(RestartPreventExitStatus=\)")
+    # Only automatic restarts are prevented: a start by hand runs it again.
+    init.action("r.service", "start")
+    init.wait_state("r.service", state)
+    assert lines(init, "log") == ["run", "run"]
+
+
+def test_restart_prevent_exit_status_leaves_other_endings_to_restart(init):
+    write_units(init, r_service="""
+        [Service]
+        Restart=on-failure
+        RestartSec=50ms
+        RestartPreventExitStatus=100 SIGTERM
+        ExecStart=/bin/sh -c "echo run >> {log}; test -e {root}/third && exit 100; test -e {root}/second && touch {root}/third; touch {root}/second; exit 3"
+        """)
+    init.start()
+    init.start_unit("r.service")
+    u = init.wait_state("r.service", "failed")
+    assert (u["result"], u["restarts"]) == ("exit-code", 2), u
+    assert lines(init, "log") == ["run"] * 3
+
+
 def test_restart_sec_waits_in_auto_restart(init):
     write_units(init, r_service="""
         [Service]

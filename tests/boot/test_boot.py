@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pithvm import Node, ROOT
+from pithvm import Node, ROOT, credentials
 
 TEST_INITRD = os.path.join(ROOT, "build", "test", "boot", "initramfs-test.cpio")
 PROBE = 'pith.run="/usr/bin/pith-probe all"'
@@ -22,11 +22,17 @@ BOOT_TIMEOUT = 90
 
 @pytest.fixture
 def node(tmp_path):
+    """make(**kw) boots a node provisioned as boot/node provisions one: the
+    cluster CA, a node certificate and a tokens file as fw_cfg entries,
+    without which its control port has nothing to serve with."""
     nodes = []
 
     def make(**kw):
+        name = kw.pop("name", "n%d" % len(nodes))
         kw.setdefault("initrd", TEST_INITRD)
-        n = Node(kw.pop("name", "n%d" % len(nodes)), str(tmp_path), **kw)
+        if "files" not in kw:
+            kw["files"] = credentials(str(tmp_path / "creds"), [(name, [])])[0][name]
+        n = Node(name, str(tmp_path), **kw)
         nodes.append(n)
         return n.start()
 

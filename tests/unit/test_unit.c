@@ -435,6 +435,40 @@ static void every_supported_option(void **state)
 	assert_string_equal(u->alias.v[0], "alias.service");
 }
 
+/* systemd.service(5): lines merge, an empty one resets, the main
+ * process's codes, names and signals; a bad word is an error that leaves
+ * the set as the lines before made it. */
+static void restart_prevent_exit_status(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nExecStart=/bin/x\nRestart=always\n"
+		"RestartPreventExitStatus=1 6 SIGABRT\n"
+		"RestartPreventExitStatus=\n"
+		"RestartPreventExitStatus=100 TEMPFAIL\n"
+		"RestartPreventExitStatus=TERM\n"
+		"RestartPreventExitStatus=101 NOSUCHNAME\n"
+		"RestartPreventExitStatus=256\n");
+	const struct uv_status_set *p = &u->service.restart_prevent_status;
+
+	assert_true(uv_status_set_has_code(p, 100));
+	assert_true(uv_status_set_has_code(p, 75));	/* TEMPFAIL */
+	assert_true(uv_status_set_has_signal(p, SIGTERM));
+	/* Reset by the empty line. */
+	assert_false(uv_status_set_has_code(p, 1));
+	assert_false(uv_status_set_has_code(p, 6));
+	assert_false(uv_status_set_has_signal(p, SIGABRT));
+	/* A refused line takes none of its words. */
+	assert_false(uv_status_set_has_code(p, 101));
+	assert_false(uv_status_set_has_code(p, 0));
+	/* Not SuccessExitStatus=: 100 is still a failure. */
+	assert_false(uv_status_set_has_code(&u->service.success_status, 100));
+	assert_int_equal(u->errors, 2);
+	assert_non_null(strstr(said(), "E 8 RestartPreventExitStatus=101 NOSUCHNAME"));
+	assert_non_null(strstr(said(), "E 9 RestartPreventExitStatus=256"));
+	assert_null(strstr(said(), "unknown"));
+	assert_null(strstr(said(), "W "));
+}
+
 static void environment_assignments(void **state)
 {
 	struct unit *u = load("a.service",
@@ -523,6 +557,7 @@ int main(void)
 		cmocka_unit_test(malformed_lines),
 		cmocka_unit_test(service_rules),
 		cmocka_unit_test(every_supported_option),
+		cmocka_unit_test(restart_prevent_exit_status),
 		cmocka_unit_test(environment_assignments),
 		cmocka_unit_test(env_expansion_at_exec_time),
 		cmocka_unit_test(dump_is_json_of_what_was_understood),
