@@ -343,7 +343,10 @@ static int exec_one(struct arena *a, const char **pp, struct unit_exec *cmd,
 	}
 	path = w.data ? w.data : "";
 	if ((why = path_problem(path))) {
-		err_set(e, 0, "\"%.64s\": %s", path, why);
+		if (*path)
+			err_set(e, 0, "\"%.64s\": %s", path, why);
+		else
+			err_set(e, 0, "%s", why);
 		r = -EINVAL;
 		goto out;
 	}
