@@ -10,7 +10,6 @@ struct ini_state {
 	size_t len;
 	unsigned first;		/* physical line where the logical line began */
 	int overflow;
-	int nul;
 	int bad_section;	/* the last section header was malformed */
 };
 
@@ -65,8 +64,6 @@ static int ini_logical_line(struct ini_state *st, ini_fn *fn, void *arg)
 	char *s = trim(st->line, &n);
 	char *eq;
 
-	if (st->nul)
-		return bad(fn, arg, st, "line contains a NUL byte");
 	if (st->overflow)
 		return bad(fn, arg, st, "line too long");
 	if (n == 0)
@@ -78,7 +75,8 @@ static int ini_logical_line(struct ini_state *st, ini_fn *fn, void *arg)
 		st->bad_section = 1;
 		if (s[n - 1] != ']')
 			return bad(fn, arg, st, "section header without closing ']'");
-		if (!name_ok(s + 1, n - 2, 0))
+		/* "[]" is a section with an empty name, which nobody knows. */
+		if (n > 2 && !name_ok(s + 1, n - 2, 0))
 			return bad(fn, arg, st, "invalid section name");
 		st->bad_section = 0;
 		memcpy(st->section, s + 1, n - 2);
@@ -119,6 +117,14 @@ static void ini_add(struct ini_state *st, const char *p, size_t n)
 	st->len += n;
 }
 
+/* The end of the line at p: a newline or, as systemd reads files, a NUL. */
+static const char *line_end(const char *p, const char *end)
+{
+	while (p < end && *p != '\n' && *p != 0)
+		p++;
+	return p;
+}
+
 int ini_parse(const char *text, size_t len, ini_fn *fn, void *arg)
 {
 	struct ini_state st = { .section = "" };
@@ -130,8 +136,8 @@ int ini_parse(const char *text, size_t len, ini_fn *fn, void *arg)
 	if (!st.line)
 		return -ENOMEM;
 	while (p < end && r == 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
+		const char *eol = line_end(p, end);
+		const char *nl = eol < end ? eol : NULL;
 		size_t n = (size_t)(eol - p);
 		const char *start = p, *s = p;
 		size_t k = n;
@@ -142,7 +148,7 @@ int ini_parse(const char *text, size_t len, ini_fn *fn, void *arg)
 			s++, k--;
 		if (!cont) {
 			st.len = 0;
-			st.overflow = st.nul = 0;
+			st.overflow = 0;
 			st.first = lineno;
 			if (k && (*s == '#' || *s == ';'))
 				continue;
@@ -150,8 +156,6 @@ int ini_parse(const char *text, size_t len, ini_fn *fn, void *arg)
 			/* A comment inside a continuation is skipped, as systemd does. */
 			continue;
 		}
-		if (memchr(start, 0, n))
-			st.nul = 1;
 		/* As systemd: the backslash must be the line's last character; it
 		 * becomes a space and the next line is appended as it is. */
 		k = n;

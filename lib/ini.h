@@ -18,8 +18,9 @@
 
 #include "log.h"
 
-/* Longest logical line, continuations joined. Longer lines are INI_BAD. */
-#define INI_LINE_MAX (64 * 1024)
+/* Longest logical line, continuations joined, as in systemd. Longer lines
+ * are INI_BAD. */
+#define INI_LINE_MAX (1024 * 1024)
 /* Longest section name and key. */
 #define INI_NAME_MAX 256
 
@@ -43,7 +44,7 @@ typedef int ini_fn(const struct ini_item *it, void *arg);
 /*
  * Tokenize len bytes of text (need not be NUL-terminated). Calls fn for each
  * section header, entry and bad line, in order. Returns 0, what fn returned,
- * or -ENOMEM. A NUL byte in the text ends the line it is on as INI_BAD.
+ * or -ENOMEM. A NUL byte ends a line, as a newline does (systemd's reading).
  */
 int ini_parse(const char *text, size_t len, ini_fn *fn, void *arg);
 

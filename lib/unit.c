@@ -207,10 +207,20 @@ enum {
 
 #define FIELD(c, o, type) ((type *)((char *)(c)->u + (o)->off))
 
+/* A value systemd logs and ignores: a warning, and the option keeps what it
+ * had. */
 static int bad(struct pctx *c, const struct option *o, unsigned line, const char *v,
 	       const char *why)
 {
-	report(c, UNIT_ERROR, line, "%s=%.128s: %s; ignored", o->name, v, why);
+	report(c, UNIT_WARNING, line, "%s=%.128s: %s; ignored", o->name, v, why);
+	return -EINVAL;
+}
+
+/* A value systemd refuses the whole unit for: an error, so bad-setting. */
+static int fatal(struct pctx *c, const struct option *o, unsigned line, const char *v,
+		 const char *why)
+{
+	report(c, UNIT_ERROR, line, "%s=%.128s: %s", o->name, v, why);
 	return -EINVAL;
 }
 
@@ -344,24 +354,54 @@ static int h_status(struct pctx *c, const struct option *o, const char *v, unsig
 static int h_exec(struct pctx *c, const struct option *o, const char *v, unsigned line)
 {
 	struct unit_exec_list *l = FIELD(c, o, struct unit_exec_list);
+	struct unit_exec_src src = {
+		.unit = c->u->name, .unit_path = c->u->path, .env = c->u->env,
+		.file = c->file, .line = line,
+	};
 	struct err e = { 0 };
+	unsigned notes;
 	int r;
 
 	if (!*v) {
 		l->n = 0;
 		return 0;
 	}
-	r = unit_exec_parse(&c->u->arena, l, v, c->file, line, &e);
-	if (r == -EINVAL)
+	r = unit_exec_parse(&c->u->arena, l, v, &src, &notes, &e);
+	if (notes & UNIT_EXEC_NOTE_RELAXED)
+		report(c, UNIT_WARNING, line, "%s=: an unknown escape is kept as written", o->name);
+	if (r == -EINVAL && (notes & UNIT_EXEC_NOTE_IGNORABLE))
 		return bad(c, o, line, v, e.msg);
+	if (r == -EINVAL)
+		return fatal(c, o, line, v, e.msg);
 	return r;
 }
 
-/* Requires= and the other lists of unit names; also [Install] lists. */
+/* "foo@.service" in word becomes foo@INSTANCE.service, INSTANCE being the
+ * instance of unit name, or its prefix when it is no instance. */
+static int dep_instantiate(const char *name, char *word, size_t len)
+{
+	struct unit_name_parts p;
+	char inst[UNIT_NAME_MAX + 1], out[UNIT_NAME_MAX + 1];
+
+	if (unit_name_parse(name, &p) < 0)
+		return -EINVAL;
+	if (p.instance_len)
+		snprintf(inst, sizeof(inst), "%.*s", (int)p.instance_len, p.instance);
+	else
+		snprintf(inst, sizeof(inst), "%.*s", (int)p.prefix_len, name);
+	if (unit_name_instantiate(word, inst, out, sizeof(out)) < 0)
+		return -EINVAL;
+	snprintf(word, len, "%s", out);
+	return 0;
+}
+
+/* Requires= and the other lists of unit names; also [Install] lists. As in
+ * systemd, words are separated by whitespace and nothing else: quotes and
+ * backslashes are part of the name (and make it invalid, but for "\\x2d"). */
 static int h_names(struct pctx *c, const struct option *o, const char *v, unsigned line)
 {
 	struct unit_strv *l = FIELD(c, o, struct unit_strv);
-	struct buf w = BUF_INIT;
+	char word[UNIT_NAME_MAX + 2];
 	const char *p = v;
 	int r = 0, invalid = 0;
 
@@ -369,45 +409,82 @@ static int h_names(struct pctx *c, const struct option *o, const char *v, unsign
 		l->n = 0;
 		return 0;
 	}
-	while ((r = unit_word_next(&p, UNIT_WORD_UNQUOTE, &w)) > 0) {
+	for (;;) {
 		struct unit_name_parts np;
+		size_t n;
 
-		if (unit_name_parse(w.data ? w.data : "", &np) < 0 ||
+		p += strspn(p, " \t\n\r");
+		if (!*p)
+			break;
+		n = strcspn(p, " \t\n\r");
+		snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) - 1 ? n : sizeof(word) - 1), p);
+		p += n;
+		/* A template named by a [Unit] dependency is instantiated with
+		 * this unit's instance, or its prefix, as in systemd. */
+		if (o->arg == 0 && strcmp(o->section, "Unit") == 0 && unit_name_is_template(word) &&
+		    dep_instantiate(c->u->name, word, sizeof(word)) < 0)
+			n = UNIT_NAME_MAX + 1;
+		if (n > UNIT_NAME_MAX || unit_name_parse(word, &np) < 0 ||
 		    (o->arg == 1 && np.type != c->u->type)) {
-			report(c, UNIT_ERROR, line, "%s=: \"%.128s\" is not a valid unit name%s; ignored",
-			       o->name, w.data ? w.data : "", o->arg == 1 ? " of this unit's type" : "");
+			report(c, UNIT_WARNING, line, "%s=: \"%.128s\" is not a valid unit name%s; ignored",
+			       o->name, word, o->arg == 1 ? " of this unit's type" : "");
 			invalid = 1;
-		} else if ((r = strv_add(&c->u->arena, l, w.data)) < 0) {
+		} else if ((r = strv_add(&c->u->arena, l, word)) < 0) {
 			if (r == -E2BIG) {
-				report(c, UNIT_ERROR, line, "%s=: more than %d names; the rest ignored",
+				report(c, UNIT_WARNING, line, "%s=: more than %d names; the rest ignored",
 				       o->name, UNIT_LIST_MAX);
 				r = 0;
 			}
 			break;
 		}
-		buf_reset(&w);
 	}
-	buf_free(&w);
-	if (r == -EINVAL)
-		return bad(c, o, line, v, "unterminated quote");
 	if (r < 0)
 		return r;
 	return invalid ? -EINVAL : 0;
 }
 
-static int h_words(struct pctx *c, const struct option *o, const char *v, unsigned line)
+/* systemd's test for a Documentation= URL: http://, https://, file:/,
+ * info: or man:, something after the scheme, and only ASCII. */
+static bool doc_url_is_valid(const char *s)
+{
+	static const char *const schemes[] = { "http://", "https://", "file:/", "info:", "man:" };
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+
+		if (strncmp(s, schemes[i], n))
+			continue;
+		if (!s[n])
+			return false;
+		for (const char *p = s; *p; p++)
+			if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+static int h_doc(struct pctx *c, const struct option *o, const char *v, unsigned line)
 {
 	struct unit_strv *l = FIELD(c, o, struct unit_strv);
 	struct buf w = BUF_INIT;
 	const char *p = v;
-	int r;
+	int r, invalid = 0;
 
 	if (!*v) {
 		l->n = 0;
 		return 0;
 	}
 	while ((r = unit_word_next(&p, UNIT_WORD_UNQUOTE, &w)) > 0) {
-		r = strv_add(&c->u->arena, l, w.data ? w.data : "");
+		const char *url = w.data ? w.data : "";
+
+		if (!doc_url_is_valid(url)) {
+			report(c, UNIT_WARNING, line, "Documentation=: \"%.128s\" is not a URL; ignored", url);
+			invalid = 1;
+			r = 0;
+		} else {
+			r = strv_add(&c->u->arena, l, url);
+		}
 		buf_reset(&w);
 		if (r < 0)
 			break;
@@ -415,7 +492,11 @@ static int h_words(struct pctx *c, const struct option *o, const char *v, unsign
 	buf_free(&w);
 	if (r == -EINVAL)
 		return bad(c, o, line, v, "unterminated quote");
-	return r == -E2BIG ? bad(c, o, line, v, "too many values") : r;
+	if (r == -E2BIG)
+		return bad(c, o, line, v, "too many values");
+	if (r < 0)
+		return r;
+	return invalid ? -EINVAL : 0;
 }
 
 static int h_cond(struct pctx *c, const struct option *o, const char *v, unsigned line)
@@ -456,6 +537,18 @@ static int h_cond(struct pctx *c, const struct option *o, const char *v, unsigne
 	return 0;
 }
 
+/* Set "NAME=value" in l: a name already there gets the new value in its
+ * place, as systemd does it. */
+static int env_set(struct arena *a, struct unit_strv *l, const char *assignment)
+{
+	size_t n = strcspn(assignment, "=") + 1;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strncmp(l->v[i], assignment, n) == 0)
+			return (l->v[i] = arena_strdup(a, assignment)) ? 0 : -ENOMEM;
+	return strv_add(a, l, assignment);
+}
+
 static int h_env(struct pctx *c, const struct option *o, const char *v, unsigned line)
 {
 	struct unit_strv *l = FIELD(c, o, struct unit_strv);
@@ -471,9 +564,9 @@ static int h_env(struct pctx *c, const struct option *o, const char *v, unsigned
 		const char *a = w.data ? w.data : "";
 
 		if (!unit_env_assignment_is_valid(a)) {
-			report(c, UNIT_ERROR, line, "Environment=: \"%.128s\" is not a valid NAME=value assignment; ignored", a);
+			report(c, UNIT_WARNING, line, "Environment=: \"%.128s\" is not a valid NAME=value assignment; ignored", a);
 			invalid = 1;
-		} else if ((r = strv_add(&c->u->arena, l, a)) < 0) {
+		} else if ((r = env_set(&c->u->arena, l, a)) < 0) {
 			break;
 		}
 		buf_reset(&w);
@@ -513,8 +606,9 @@ static int h_workdir(struct pctx *c, const struct option *o, const char *v, unsi
 		return 0;
 	}
 	v += missing_ok;
+	/* systemd refuses the unit for this, unless the path may be missing. */
 	if (*v != '/' && strcmp(v, "~") != 0)
-		return bad(c, o, line, v, "neither an absolute path nor \"~\"");
+		return (missing_ok ? bad : fatal)(c, o, line, v, "neither an absolute path nor \"~\"");
 	s->working_directory_missing_ok = missing_ok;
 	s->working_directory = arena_strdup(&c->u->arena, v);
 	return s->working_directory ? 0 : -ENOMEM;
@@ -671,7 +765,7 @@ static int h_pidfile(struct pctx *c, const struct option *o, const char *v, unsi
 
 static const struct option options[] = {
 	{ "Unit", "Description", h_string, U(description), 0, OPT_EXPAND },
-	{ "Unit", "Documentation", h_words, U(documentation), 0, OPT_LIST | OPT_EXPAND },
+	{ "Unit", "Documentation", h_doc, U(documentation), 0, OPT_LIST | OPT_EXPAND },
 	{ "Unit", "Requires", h_names, U(deps[UNIT_REQUIRES]), 0, OPT_LIST | OPT_EXPAND },
 	{ "Unit", "Wants", h_names, U(deps[UNIT_WANTS]), 0, OPT_LIST | OPT_EXPAND },
 	{ "Unit", "BindsTo", h_names, U(deps[UNIT_BINDS_TO]), 0, OPT_LIST | OPT_EXPAND },
@@ -692,12 +786,12 @@ static const struct option options[] = {
 	{ "Service", "StartLimitBurst", h_uint, U(start_limit_burst), 0, 0 },
 
 	{ "Service", "Type", h_enum, S(type), 0, 0 },
-	{ "Service", "ExecStartPre", h_exec, S(exec[EXEC_START_PRE]), 0, OPT_LIST | OPT_EXPAND },
-	{ "Service", "ExecStart", h_exec, S(exec[EXEC_START]), 0, OPT_LIST | OPT_EXPAND },
-	{ "Service", "ExecStartPost", h_exec, S(exec[EXEC_START_POST]), 0, OPT_LIST | OPT_EXPAND },
-	{ "Service", "ExecReload", h_exec, S(exec[EXEC_RELOAD]), 0, OPT_LIST | OPT_EXPAND },
-	{ "Service", "ExecStop", h_exec, S(exec[EXEC_STOP]), 0, OPT_LIST | OPT_EXPAND },
-	{ "Service", "ExecStopPost", h_exec, S(exec[EXEC_STOP_POST]), 0, OPT_LIST | OPT_EXPAND },
+	{ "Service", "ExecStartPre", h_exec, S(exec[EXEC_START_PRE]), 0, OPT_LIST },
+	{ "Service", "ExecStart", h_exec, S(exec[EXEC_START]), 0, OPT_LIST },
+	{ "Service", "ExecStartPost", h_exec, S(exec[EXEC_START_POST]), 0, OPT_LIST },
+	{ "Service", "ExecReload", h_exec, S(exec[EXEC_RELOAD]), 0, OPT_LIST },
+	{ "Service", "ExecStop", h_exec, S(exec[EXEC_STOP]), 0, OPT_LIST },
+	{ "Service", "ExecStopPost", h_exec, S(exec[EXEC_STOP_POST]), 0, OPT_LIST },
 	{ "Service", "RemainAfterExit", h_bool, S(remain_after_exit), 0, 0 },
 	{ "Service", "Restart", h_enum, S(restart), 1, 0 },
 	{ "Service", "RestartSec", h_time, S(restart_usec), 0, 0 },
@@ -826,6 +920,15 @@ static void entry(struct pctx *c, const struct ini_item *it)
 	}
 	o = option_find(sec_names[c->sec], it->key);
 	if (!o) {
+		/* An X- key is the writer's own, kept silently, as in systemd. */
+		if (strncmp(it->key, "X-", 2) == 0) {
+			s = setting_get(c, sec_names[c->sec], it->key, true, false);
+			if (s) {
+				s->ignored = true;
+				setting_put(c, s, v, it->line);
+			}
+			return;
+		}
 		report(c, UNIT_WARNING, it->line, "[%s] %.64s= is not supported by Pith; ignored",
 		       sec_names[c->sec], it->key);
 		s = setting_get(c, sec_names[c->sec], it->key, true, false);
@@ -841,12 +944,8 @@ static void entry(struct pctx *c, const struct ini_item *it)
 		/* %y and %Y name the unit's own file, even in a drop-in. */
 		r = unit_spec_expand(u->name, u->path, u->env, v, strlen(v), &exp, &badc);
 		if (r == -EBADMSG) {
-			if (badc)
-				report(c, UNIT_ERROR, it->line, "%s=: unknown specifier %%%c; ignored",
-				       o->name, badc);
-			else
-				report(c, UNIT_ERROR, it->line, "%s=: '%%' at the end of the value; ignored",
-				       o->name);
+			report(c, UNIT_WARNING, it->line, "%s=: unknown specifier %%%c; ignored",
+			       o->name, badc);
 			buf_free(&exp);
 			return;
 		}
@@ -1023,7 +1122,7 @@ enum unit_setting_form unit_setting_form(const struct unit *u, const struct unit
 		*typed = (const char *)u + o->off;
 		return UNIT_FORM_COMMANDS;
 	}
-	if (o->fn == h_names || o->fn == h_words || o->fn == h_env) {
+	if (o->fn == h_names || o->fn == h_doc || o->fn == h_env) {
 		*typed = (const char *)u + o->off;
 		return UNIT_FORM_WORDS;
 	}

@@ -144,6 +144,62 @@ static void dump_ignored(struct json *j, const struct unit *u)
 	json_obj_end(j);
 }
 
+static void dump_strv(struct json *j, const char *key, const struct unit_strv *l)
+{
+	json_key(j, key);
+	json_arr_begin(j);
+	for (size_t i = 0; i < l->n; i++)
+		json_str(j, l->v[i]);
+	json_arr_end(j);
+}
+
+/* The typed values PID 1 runs the unit with, named and worded as systemd's
+ * own dump names them, so they can be set side by side. */
+static void dump_loaded(struct json *j, const struct unit *u)
+{
+	static const char *const types[] = { "simple", "exec", "forking", "oneshot", "notify" };
+	static const char *const restarts[] = {
+		"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always",
+	};
+	static const char *const kills[] = { "control-group", "mixed", "process", "none" };
+	static const char *const notifies[] = { "none", "main", "exec", "all" };
+	const struct service *s = &u->service;
+
+	json_obj_begin(j);
+	json_key(j, "Description");
+	json_str(j, u->description ? u->description : u->name);
+	dump_strv(j, "Documentation", &u->documentation);
+	for (int d = 0; d < UNIT_DEP_MAX; d++)
+		dump_strv(j, unit_dep_name((enum unit_dep)d), &u->deps[d]);
+	if (u->type == UNIT_SERVICE) {
+		json_key(j, "Type");
+		json_str(j, types[s->type]);
+		json_key(j, "Restart");
+		json_str(j, restarts[s->restart]);
+		json_key(j, "KillMode");
+		json_str(j, kills[s->kill_mode]);
+		json_key(j, "RemainAfterExit");
+		json_str(j, s->remain_after_exit ? "yes" : "no");
+		json_key(j, "NotifyAccess");
+		json_str(j, notifies[s->notify_access]);
+		dump_strv(j, "Environment", &s->environment);
+		for (int k = 0; k < EXEC_KIND_MAX; k++) {
+			const struct unit_exec_list *l = &s->exec[k];
+
+			json_key(j, unit_exec_kind_name((enum service_exec_kind)k));
+			json_arr_begin(j);
+			for (size_t i = 0; i < l->n; i++) {
+				json_arr_begin(j);
+				for (size_t a = 0; a < l->v[i].argc; a++)
+					json_str(j, l->v[i].argv[a]);
+				json_arr_end(j);
+			}
+			json_arr_end(j);
+		}
+	}
+	json_obj_end(j);
+}
+
 int unit_dump_json(const struct unit *u, const char *load_state, struct buf *out)
 {
 	struct json j;
@@ -171,6 +227,8 @@ int unit_dump_json(const struct unit *u, const char *load_state, struct buf *out
 	dump_sections(&j, u);
 	json_key(&j, "ignored");
 	dump_ignored(&j, u);
+	json_key(&j, "loaded");
+	dump_loaded(&j, u);
 	json_obj_end(&j);
 	return json_end(&j);
 }

@@ -105,7 +105,7 @@ int unit_word_next(const char **pp, unsigned flags, struct buf *out)
 {
 	const char *p = *pp + strspn(*pp, WHITESPACE);
 	char quote = 0;
-	bool any = false;
+	bool any = false, relaxed = false;
 
 	if (*p == 0) {
 		*pp = p;
@@ -132,6 +132,7 @@ int unit_word_next(const char **pp, unsigned flags, struct buf *out)
 					return -ENOMEM;
 				if (p[1])
 					p++;
+				relaxed = true;
 			} else {
 				return -EINVAL;
 			}
@@ -150,7 +151,7 @@ int unit_word_next(const char **pp, unsigned flags, struct buf *out)
 	if (quote)
 		return -EINVAL;
 	*pp = p;
-	return any ? 1 : 0;
+	return !any ? 0 : relaxed ? 2 : 1;
 }
 
 static int list_grow(struct arena *a, struct unit_exec_list *l)
@@ -195,116 +196,192 @@ static const char *exec_prefixes(const char *w, unsigned *flags)
 	}
 }
 
-static bool path_is_acceptable(const char *path)
+/* systemd's test for a program path: no control characters, quotes,
+ * backslashes or DEL. */
+static bool path_is_safe(const char *s)
 {
-	const char *s;
-
-	if (path[0] != '/')
-		return strchr(path, '/') == NULL && strcmp(path, ".") && strcmp(path, "..");
-	if (path[strlen(path) - 1] == '/')
-		return false;
-	/* Normalised: no "//", no "." or ".." components. */
-	for (s = path; *s; s++) {
-		if (*s != '/')
-			continue;
-		if (s[1] == '/' || (s[1] == '.' && (s[2] == '/' || s[2] == 0)) ||
-		    (s[1] == '.' && s[2] == '.' && (s[3] == '/' || s[3] == 0)))
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || strchr("\"'\\\x7f", *s))
 			return false;
-	}
 	return true;
 }
 
-/* Parse one command starting at *pp; stops after its ";" separator. */
-static int exec_one(struct arena *a, const char **pp, struct unit_exec *cmd, struct err *e,
-		    bool *more)
+/* Why path cannot be run, or NULL: an absolute path, or a file name. */
+static const char *path_problem(const char *path)
 {
-	struct buf w = BUF_INIT;
+	if (!*path)
+		return "empty executable path";
+	if (!path_is_safe(path))
+		return "the executable path holds control characters, quotes or backslashes";
+	if (path[strlen(path) - 1] == '/')
+		return "the executable path names a directory";
+	if (path[0] != '/' &&
+	    (strchr(path, '/') || !strcmp(path, ".") || !strcmp(path, "..") || strlen(path) > 255))
+		return "neither an absolute path nor a program name";
+	return NULL;
+}
+
+/* "/bin//./echo" -> "/bin/echo", in place, for an absolute path: no "//",
+ * no "." components. ".." stays, as in systemd. */
+static void path_simplify(char *path)
+{
+	char *r = path, *w = path;
+
+	while (*r) {
+		size_t n;
+
+		while (*r == '/')
+			r++;
+		n = strcspn(r, "/");
+		if (n == 1 && r[0] == '.') {
+			r++;
+			continue;
+		}
+		if (n == 0)
+			break;
+		*w++ = '/';
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	if (w == path)
+		*w++ = '/';
+	*w = 0;
+}
+
+/* One word of a command: unquoted, unescaped, then specifiers expanded.
+ * For the program path (prefix not NULL) the prefixes are taken off before
+ * the expansion, as systemd does. Returns as unit_word_next, or -EBADMSG
+ * for a bad specifier. */
+static int exec_word(const char **p, const struct unit_exec_src *src, struct buf *tmp,
+		     struct buf *out, unsigned *prefix, unsigned *notes, struct err *e)
+{
+	const char *w;
+	char badc;
+	int r, k;
+
+	buf_reset(tmp);
+	buf_reset(out);
+	k = unit_word_next(p, UNIT_WORD_UNQUOTE | UNIT_WORD_CUNESCAPE | UNIT_WORD_RELAX, tmp);
+	if (k <= 0)
+		return k;
+	if (k == 2)
+		*notes |= UNIT_EXEC_NOTE_RELAXED;
+	w = tmp->data ? tmp->data : "";
+	if (prefix)
+		w = exec_prefixes(w, prefix);
+	if (!src->unit)
+		return buf_append(out, w, strlen(w)) < 0 ? -ENOMEM : k;
+	r = unit_spec_expand(src->unit, src->unit_path, src->env, w, strlen(w), out, &badc);
+	if (r == -EBADMSG) {
+		err_set(e, 0, "unknown specifier %%%c in \"%.64s\"", badc, w);
+		return -EBADMSG;
+	}
+	if (r < 0)
+		return r;
+	/* An empty expansion is still a word. */
+	return buf_append(out, "", 0) < 0 ? -ENOMEM : k;
+}
+
+static int argv_add(struct arena *a, char ***argv, size_t *argc, size_t *cap, const char *s,
+		    struct err *e)
+{
+	if (*argc + 2 > *cap) {
+		char **v;
+		size_t n = *cap ? *cap * 2 : 8;
+
+		if (*argc + 2 > UNIT_EXEC_ARGS_MAX + 1) {
+			err_set(e, 0, "more than %d arguments", UNIT_EXEC_ARGS_MAX);
+			return -EINVAL;
+		}
+		if (!(v = arena_array(a, n, sizeof(*v))))
+			return -ENOMEM;
+		if (*argc)
+			memcpy(v, *argv, *argc * sizeof(*v));
+		*argv = v;
+		*cap = n;
+	}
+	if (!((*argv)[*argc] = arena_strdup(a, s)))
+		return -ENOMEM;
+	(*argc)++;
+	return 0;
+}
+
+static bool at_separator(const char *p)
+{
+	return p[0] == ';' && (!p[1] || strchr(WHITESPACE, p[1]));
+}
+
+/*
+ * Parse one command starting at *pp, up to and past its ";" separator.
+ * Returns 1 with a command, 0 when there is none left, -EINVAL (e->msg set)
+ * or -ENOMEM. A lone ";" where a command would start is skipped.
+ */
+static int exec_one(struct arena *a, const char **pp, struct unit_exec *cmd,
+		    const struct unit_exec_src *src, unsigned *notes, struct err *e)
+{
+	struct buf tmp = BUF_INIT, w = BUF_INIT;
 	char **argv = NULL;
 	size_t argc = 0, cap = 0;
-	const char *p = *pp, *path;
+	const char *p = *pp, *path, *why;
+	char *simple;
 	int r;
 
-	*more = false;
-	r = unit_word_next(&p, UNIT_WORD_UNQUOTE | UNIT_WORD_CUNESCAPE, &w);
-	if (r <= 0) {
-		if (r < 0)
-			err_set(e, 0, "bad quoting or escape in the executable path");
-		goto out;
-	}
-	path = exec_prefixes(w.data ? w.data : "", &cmd->flags);
-	if (*path == 0) {
-		err_set(e, 0, "empty executable path");
-		r = -EINVAL;
-		goto out;
-	}
-	if (!path_is_acceptable(path)) {
-		err_set(e, 0, "\"%.64s\" is neither an absolute normalised path nor a program name", path);
-		r = -EINVAL;
-		goto out;
-	}
-	cmd->path = arena_strdup(a, path);
-	r = -ENOMEM;
-	if (!cmd->path)
-		goto out;
 	for (;;) {
-		const char *arg;
-
 		p += strspn(p, WHITESPACE);
-		if (p[0] == ';' && (!p[1] || strchr(WHITESPACE, p[1]))) {
+		if (!at_separator(p))
+			break;
+		p++;
+	}
+	r = exec_word(&p, src, &tmp, &w, &cmd->flags, notes, e);
+	if (r <= 0) {
+		if (r == -EINVAL)
+			err_set(e, 0, "unterminated quote in the executable path");
+		if (r == -EBADMSG)
+			r = -EINVAL;
+		goto out;
+	}
+	path = w.data ? w.data : "";
+	if ((why = path_problem(path))) {
+		if (*path)
+			err_set(e, 0, "\"%.64s\": %s", path, why);
+		else
+			err_set(e, 0, "%s", why);
+		r = -EINVAL;
+		goto out;
+	}
+	if (!(cmd->flags & UNIT_EXEC_ARGV0) && (r = argv_add(a, &argv, &argc, &cap, path, e)) < 0)
+		goto out;
+	r = -ENOMEM;
+	if (!(simple = arena_strdup(a, path)))
+		goto out;
+	if (simple[0] == '/')
+		path_simplify(simple);
+	cmd->path = simple;
+	for (;;) {
+		p += strspn(p, WHITESPACE);
+		if (at_separator(p)) {
 			p++;
-			*more = true;
 			break;
 		}
-		buf_reset(&w);
 		if (p[0] == '\\' && p[1] == ';' && (!p[2] || strchr(WHITESPACE, p[2]))) {
 			p += 2;
-			arg = ";";
+			r = argv_add(a, &argv, &argc, &cap, ";", e);
 		} else {
-			r = unit_word_next(&p, UNIT_WORD_UNQUOTE | UNIT_WORD_CUNESCAPE | UNIT_WORD_RELAX, &w);
-			if (r < 0) {
-				err_set(e, 0, "unterminated quote in command line");
-				goto out;
-			}
+			r = exec_word(&p, src, &tmp, &w, NULL, notes, e);
 			if (r == 0)
 				break;
-			arg = w.data;
-		}
-		if (argc + 2 > cap) {
-			char **v;
-
-			if (argc + 2 > UNIT_EXEC_ARGS_MAX + 1) {
-				err_set(e, 0, "more than %d arguments", UNIT_EXEC_ARGS_MAX);
+			if (r == -EINVAL)
+				err_set(e, 0, "unterminated quote in command line");
+			if (r == -EBADMSG)
 				r = -EINVAL;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 8;
-			v = arena_array(a, cap, sizeof(*v));
-			r = -ENOMEM;
-			if (!v)
-				goto out;
-			if (argc)
-				memcpy(v, argv, argc * sizeof(*v));
-			argv = v;
+			if (r > 0)
+				r = argv_add(a, &argv, &argc, &cap, w.data, e);
 		}
-		argv[argc] = arena_strdup(a, arg ? arg : "");
-		r = -ENOMEM;
-		if (!argv[argc])
+		if (r < 0)
 			goto out;
-		argc++;
 	}
-	if (!(cmd->flags & UNIT_EXEC_ARGV0)) {
-		/* argv[0] is the path as written, in front of the rest. */
-		char **v = arena_array(a, argc + 2, sizeof(*v));
-
-		r = -ENOMEM;
-		if (!v)
-			goto out;
-		v[0] = (char *)cmd->path;
-		if (argc)
-			memcpy(v + 1, argv, argc * sizeof(*v));
-		argv = v;
-		argc++;
-	} else if (argc == 0) {
+	if (argc == 0) {
 		err_set(e, 0, "'@' prefix but no argv[0] after the path");
 		r = -EINVAL;
 		goto out;
@@ -314,31 +391,33 @@ static int exec_one(struct arena *a, const char **pp, struct unit_exec *cmd, str
 	cmd->argc = argc;
 	r = 1;
 out:
+	buf_free(&tmp);
 	buf_free(&w);
 	*pp = p;
 	return r;
 }
 
 int unit_exec_parse(struct arena *a, struct unit_exec_list *list, const char *value,
-		    const char *file, unsigned line, struct err *e)
+		    const struct unit_exec_src *src, unsigned *notes, struct err *e)
 {
 	struct unit_exec_list l = *list;
 	const char *p = value;
-	bool more = true;
 	int r;
 
-	while (more) {
-		struct unit_exec cmd = { .file = file, .line = line };
+	*notes = 0;
+	for (;;) {
+		struct unit_exec cmd = { .file = src->file, .line = src->line };
 
-		r = exec_one(a, &p, &cmd, e, &more);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			if (more || l.n == list->n) {
-				err_set(e, 0, "empty command");
-				return -EINVAL;
-			}
+		r = exec_one(a, &p, &cmd, src, notes, e);
+		if (r == 0)
 			break;
+		if (r < 0) {
+			/* systemd keeps what came before a bad command with '-'. */
+			if (r == -EINVAL && (cmd.flags & UNIT_EXEC_IGNORE_FAILURE)) {
+				*notes |= UNIT_EXEC_NOTE_IGNORABLE;
+				*list = l;
+			}
+			return r;
 		}
 		if (l.n - list->n >= UNIT_EXEC_CMDS_MAX) {
 			err_set(e, 0, "more than %d commands on one line", UNIT_EXEC_CMDS_MAX);

@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "log.h"
+#include "unit_name.h"
 
 /* Bounds on one Exec*= line: words per command, commands per line. */
 #define UNIT_EXEC_ARGS_MAX 4096
@@ -33,7 +34,8 @@ enum {
  * whitespace is left, -EINVAL on an unterminated quote or a bad escape
  * (with *p left where it was). Quotes may start or end mid-word: a"b c"d is
  * the one word "ab cd". With UNIT_WORD_UNQUOTE the empty quoted word ""
- * is a word of its own.
+ * is a word of its own. With UNIT_WORD_RELAX, 2 says the word kept an
+ * unknown escape as written (systemd warns about those).
  */
 int unit_word_next(const char **p, unsigned flags, struct buf *out);
 
@@ -62,15 +64,37 @@ struct unit_exec_list {
 	size_t n, cap;
 };
 
+/* Where a command line comes from, and what its specifiers expand to. */
+struct unit_exec_src {
+	const char *unit;			/* unit name; NULL: specifiers are left alone */
+	const char *unit_path;			/* %y */
+	const struct unit_spec_env *env;
+	const char *file;
+	unsigned line;
+};
+
+/* What unit_exec_parse has to say besides its result. */
+enum {
+	UNIT_EXEC_NOTE_IGNORABLE = 1 << 0,	/* the bad command had the '-' prefix */
+	UNIT_EXEC_NOTE_RELAXED = 1 << 1,	/* an unknown escape in an argument was kept */
+};
+
 /*
- * Split an Exec*= value (specifiers already expanded) into commands and
- * append them to list, allocating from a. Several commands on one line are
- * separated by a lone ";" word; "\;" is a literal ";" argument. On a syntax
- * error nothing is appended, e->msg says what is wrong and -EINVAL is
- * returned.
+ * Split an Exec*= value into commands and append them to list, allocating
+ * from a, in systemd's way: each word is unquoted and unescaped first, then
+ * its specifiers are expanded (so an expansion holding spaces stays one
+ * word). Commands are separated by a lone ";" word (empty commands are
+ * skipped); "\;" is a literal ";" argument. An absolute program path is
+ * simplified ("/bin//x" runs "/bin/x"; argv[0] stays as written).
+ *
+ * On a bad command, -EINVAL with e->msg saying why. If that command has the
+ * '-' prefix, UNIT_EXEC_NOTE_IGNORABLE is set in *notes and the commands
+ * before it on the line are appended: systemd ignores the rest of the line
+ * with a warning. Without '-', nothing is appended, and systemd refuses the
+ * unit. UNIT_EXEC_NOTE_RELAXED is set when an unknown escape was kept.
  */
 int unit_exec_parse(struct arena *a, struct unit_exec_list *list, const char *value,
-		    const char *file, unsigned line, struct err *e);
+		    const struct unit_exec_src *src, unsigned *notes, struct err *e);
 
 /* Does "NAME=value" name a valid variable (letters, digits, '_', not
  * starting with a digit) with a value of valid UTF-8? */

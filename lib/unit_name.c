@@ -180,8 +180,9 @@ int unit_spec_expand(const char *name, const char *path, const struct unit_spec_
 			i = j - 1;
 			continue;
 		}
+		/* A '%' at the very end stands for itself, as in systemd. */
 		if (++i == n)
-			return -EBADMSG;
+			return buf_append(out, "%", 1);
 		/* %j: the prefix after its last dash, or all of it. */
 		dash = memrchr(name, '-', p.prefix_len);
 		plen = dash ? p.prefix_len - (size_t)(dash + 1 - name) : p.prefix_len;

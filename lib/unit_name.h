@@ -82,9 +82,9 @@ struct unit_spec_env {
 
 /*
  * Expand the specifiers in n bytes of s for unit name (a valid name) whose
- * file is path (may be NULL), appending to out. Unknown specifiers and a
- * lone '%' at the end are -EBADMSG (systemd refuses them too), with the
- * offending specifier character in *bad (or 0 for the trailing '%').
+ * file is path (may be NULL), appending to out. An unknown specifier is
+ * -EBADMSG (systemd refuses it too), with its character in *bad; a lone
+ * '%' at the end is kept as it is.
  * The manager runs as root, so %u %U %g %G %h %s are root's.
  */
 int unit_spec_expand(const char *name, const char *path, const struct unit_spec_env *env,

@@ -33,6 +33,7 @@ packages=(
 	iproute2 iputils-ping dnsmasq-base
 	curl openssl python3-jsonschema wrk
 	etcd-server etcd-client python3-etcd
+	systemd
 )
 
 missing=()

@@ -91,12 +91,22 @@ def test_errors_fail_and_warnings_do_not(tmp_path):
     assert r.returncode == 0
     assert "good.service:3: warning: [Service] PrivateTmp= is not supported by Pith; ignored" in r.stderr
 
+    # A bad value is ignored with a warning, as systemd ignores it.
+    odd = tmp_path / "odd.service"
+    odd.write_text("[Service]\nExecStart=/bin/true\nRestart=sometimes\n")
+    r = check(str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "odd.service:3: warning: Restart=sometimes: not one of the accepted words; ignored" in r.stderr
+    assert "2 units, 0 errors, 2 warnings" in r.stderr
+
+    # A command systemd cannot run is an error: it refuses the unit too.
     bad = tmp_path / "bad.service"
-    bad.write_text("[Service]\nExecStart=/bin/true\nRestart=sometimes\n")
+    bad.write_text("[Service]\nExecStart=bin/true\n")
     r = check(str(tmp_path))
     assert r.returncode == 1
-    assert "bad.service:3: error: Restart=sometimes: not one of the accepted words; ignored" in r.stderr
-    assert "2 units, 1 errors, 1 warnings" in r.stderr
+    assert "bad.service:2: error: ExecStart=bin/true: \"bin/true\": neither an absolute path " \
+           "nor a program name" in r.stderr
+    assert "3 units, 2 errors, 2 warnings" in r.stderr
 
 
 @pytest.mark.parametrize("content", [

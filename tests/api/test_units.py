@@ -1718,10 +1718,12 @@ def test_put_get_and_delete_a_unit_file(init):
 
 def test_put_with_errors_is_refused_and_nothing_is_written(init):
     init.start()
-    r = init.request("PUT", "/v1/units/bad.service/file", "[Service]\nExecStart=/bin/true\nRestart=sometimes\n")
+    # A command systemd cannot run is an error (a bad value would only be
+    # a warning, as in systemd).
+    r = init.request("PUT", "/v1/units/bad.service/file", "[Service]\nExecStart=/bin/true\nExecStartPre=bin/x\n")
     assert r.status == 400, r
     reports = r.json()["reports"]
-    assert any(x["severity"] == "error" and x["line"] == 3 and "Restart=sometimes" in x["message"]
+    assert any(x["severity"] == "error" and x["line"] == 3 and "bin/x" in x["message"]
                for x in reports), reports
     assert not os.path.lexists(init.path("etc/pith/units/bad.service"))
     assert init.get("/v1/units/bad.service").status == 404

@@ -135,7 +135,8 @@ static void exec_quoting_and_escapes(void **state)
 		"[Service]\n"
 		"ExecStart=/bin/x \"a b\" 'c \"d\"' e\\ f \"\" x\"y z\"w \\x41\\102\\u00e9 \\t \"\\n\"\n");
 
-	assert_string_equal(said(), "");
+	/* "e\ f" keeps its unknown escape, with a warning, as systemd does. */
+	assert_string_equal(said(), "W 2 ExecStart=: an unknown escape is kept as written\n");
 	assert_string_equal(argv_of(&u->service.exec[EXEC_START], 0),
 			    "/bin/x|a b|c \"d\"|e\\ f||xy zw|AB\xc3\xa9|\t|\n");
 }
@@ -183,9 +184,10 @@ static void bad_exec_lines(void **state)
 		"ExecStart=+!/bin/x\n"
 		"ExecStart=/bin/../x\n");
 
-	assert_int_equal(u->service.exec[EXEC_START].n, 1);
-	assert_int_equal(u->errors, 6);
-	assert_non_null(strstr(said(), "E 4 ExecStart=-: empty executable path; ignored\n"));
+	/* "/bin/../x" is taken, as systemd takes it; "-" alone is a warning. */
+	assert_int_equal(u->service.exec[EXEC_START].n, 2);
+	assert_int_equal(u->errors, 4);
+	assert_non_null(strstr(said(), "W 4 ExecStart=-: empty executable path; ignored\n"));
 	assert_non_null(strstr(said(), "E 5 ExecStart=bin/sh:"));
 	assert_non_null(strstr(said(), "E 6 ExecStart=/bin/x \"unterminated: unterminated quote"));
 	assert_non_null(strstr(said(), "E 7 ExecStart=@/bin/x: '@' prefix but no argv[0]"));
@@ -235,8 +237,9 @@ static void a_bad_value_keeps_the_earlier_one(void **state)
 	assert_int_equal(u->service.restart, RESTART_ALWAYS);
 	assert_true(u->service.restart_usec == 5000000);
 	assert_string_equal(said(),
-		"E 4 Restart=sometimes: not one of the accepted words; ignored\n"
-		"E 6 RestartSec=soon: not a time span; ignored\n");
+		"W 4 Restart=sometimes: not one of the accepted words; ignored\n"
+		"W 6 RestartSec=soon: not a time span; ignored\n");
+	assert_int_equal(u->errors, 0);
 }
 
 static void specifiers(void **state)
@@ -253,12 +256,14 @@ static void specifiers(void **state)
 	assert_string_equal(argv_of(&u->service.exec[EXEC_START], 0), "/bin/echo|/a-b/c|/run/web-front");
 }
 
-static void unknown_specifier_is_an_error(void **state)
+/* Outside Exec*=, systemd ignores the assignment with a warning. */
+static void unknown_specifier_is_a_warning(void **state)
 {
 	struct unit *u = load("a.service", "[Unit]\nDescription=ok\nDescription=50%q\n");
 
 	assert_string_equal(u->description, "ok");
-	assert_string_equal(said(), "E 3 Description=: unknown specifier %q; ignored\n");
+	assert_string_equal(said(), "W 3 Description=: unknown specifier %q; ignored\n");
+	assert_int_equal(u->errors, 0);
 }
 
 static void templates_instantiate(void **state)
@@ -476,7 +481,8 @@ static void environment_assignments(void **state)
 
 	assert_int_equal(u->service.environment.n, 2);
 	assert_string_equal(u->service.environment.v[1], "SP=a b");
-	assert_int_equal(u->errors, 3);
+	assert_int_equal(u->errors, 0);
+	assert_int_equal(u->warnings, 3);
 }
 
 static void env_expansion_at_exec_time(void **state)
@@ -519,6 +525,179 @@ static void dump_is_json_of_what_was_understood(void **state)
 	buf_free(&b);
 }
 
+/* --- what systemd 252 does with odd lines (tests/api/test_unit_diff.py) --- */
+
+static void exec_paths_are_simplified(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nType=oneshot\nExecStart=/bin///echo hi\nExecStart=/bin/./echo\n"
+		"ExecStart=/usr/../bin/echo\nExecStart=/bin/echo/.\n");
+	struct unit_exec_list *l = &u->service.exec[EXEC_START];
+
+	assert_string_equal(said(), "");
+	assert_int_equal(l->n, 4);
+	assert_string_equal(l->v[0].path, "/bin/echo");
+	assert_string_equal(argv_of(l, 0), "/bin///echo|hi");
+	assert_string_equal(l->v[1].path, "/bin/echo");
+	assert_string_equal(l->v[2].path, "/usr/../bin/echo");
+	assert_string_equal(l->v[3].path, "/bin/echo");
+	assert_int_equal(unit_verify(u), 0);
+}
+
+/* A bad command with '-' is a warning and the line is dropped; without it,
+ * systemd refuses the unit. */
+static void misplaced_prefixes(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nExecStart=/bin/true\n"
+		"ExecStartPre=--/bin/echo x\n"
+		"ExecStartPre=-@-/bin/echo x\n"
+		"ExecStartPre=-\n"
+		"ExecStartPre=- /bin/echo x\n"
+		"ExecStartPre=-@/bin/echo\n"
+		"ExecStartPre=-/bin/echo %z\n"
+		"ExecStartPre=-/bin/%z\n"
+		"ExecStartPre=-bin/echo\n");
+
+	assert_int_equal(u->errors, 0);
+	assert_int_equal(u->warnings, 8);
+	assert_int_equal(u->service.exec[EXEC_START_PRE].n, 0);
+	assert_int_equal(unit_verify(u), 0);
+
+	u = load("a.service", "[Service]\nExecStart=/bin/true\nExecStartPre=@\n"
+		 "ExecStartPre=@@/bin/echo x\nExecStartPre=/bin/echo %z\nExecStartPre=@ /bin/echo\n");
+	assert_int_equal(u->errors, 4);
+	assert_int_equal(u->warnings, 0);
+	assert_non_null(strstr(said(), "E 5 ExecStartPre=/bin/echo %z: unknown specifier %z"));
+	assert_int_equal(unit_verify(u), -EINVAL);
+}
+
+static void environment_keeps_the_valid_words(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nExecStart=/bin/x\nEnvironment=A=1 bad B=2\nEnvironment=C=1 \"D=2\n");
+
+	assert_int_equal(u->errors, 0);
+	assert_int_equal(u->warnings, 2);
+	assert_int_equal(u->service.environment.n, 3);
+	assert_string_equal(u->service.environment.v[2], "C=1");
+	assert_int_equal(unit_verify(u), 0);
+}
+
+static void a_bad_enum_keeps_the_default(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nExecStart=/bin/x\nType=bogus\nKillMode=all\nNotifyAccess=some\n");
+
+	assert_int_equal(u->errors, 0);
+	assert_int_equal(u->warnings, 3);
+	assert_int_equal(u->service.type, SERVICE_SIMPLE);
+	assert_int_equal(u->service.kill_mode, KILL_CONTROL_GROUP);
+	assert_int_equal(unit_verify(u), 0);
+}
+
+static void environment_set_again_keeps_its_place(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nExecStart=/bin/x\nEnvironment=A=1 B=2 A=0\nEnvironment=A=3\n");
+
+	assert_string_equal(said(), "");
+	assert_int_equal(u->service.environment.n, 2);
+	assert_string_equal(u->service.environment.v[0], "A=3");
+	assert_string_equal(u->service.environment.v[1], "B=2");
+}
+
+static void documentation_drops_what_is_not_a_url(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Unit]\nDocumentation=notaurl https://example.org man:true(1) man: file:/x info:ls\n"
+		"[Service]\nExecStart=/bin/x\n");
+
+	assert_int_equal(u->errors, 0);
+	assert_int_equal(u->warnings, 2);
+	assert_int_equal(u->documentation.n, 4);
+	assert_string_equal(u->documentation.v[0], "https://example.org");
+	assert_string_equal(u->documentation.v[3], "info:ls");
+}
+
+static void x_keys_in_standard_sections_are_silent(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Unit]\nX-Mine=1\n[Service]\nX-Custom=1\nExecStart=/bin/x\n[Install]\nX-Too=y\n");
+
+	assert_string_equal(said(), "");
+	assert_int_equal(u->warnings, 0);
+}
+
+static void instance_specifiers_keep_the_escapes(void **state)
+{
+	struct unit *u = load("foo@a\\x2db.service",
+		"[Unit]\nDescription=%n|%N|%i|%I\nWants=bar@.service\n"
+		"[Service]\nExecStart=/bin/echo %I\n");
+
+	assert_string_equal(u->description, "foo@a\\x2db.service|foo@a\\x2db|a\\x2db|a-b");
+	/* A template in a dependency takes this unit's instance. */
+	assert_string_equal(u->deps[UNIT_WANTS].v[0], "bar@a\\x2db.service");
+
+	u = load("plain.service", "[Unit]\nDescription=[%i][%I]\nWants=bar@.service\n");
+	assert_string_equal(u->description, "[][]");
+	assert_string_equal(u->deps[UNIT_WANTS].v[0], "bar@plain.service");
+
+	/* Specifiers are expanded in a word after it was split: a space that
+	 * comes from the name stays inside the word. */
+	u = load("s@a\\x20b.service", "[Service]\nExecStart=/bin/echo %I x%Iy\n");
+	assert_string_equal(argv_of(&u->service.exec[EXEC_START], 0), "/bin/echo|a b|xa by");
+}
+
+static void empty_commands_between_separators_are_skipped(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nType=oneshot\nExecStart=/bin/echo a ; ; /bin/echo b ;\nExecStart=; /bin/c\n");
+	struct unit_exec_list *l = &u->service.exec[EXEC_START];
+
+	assert_string_equal(said(), "");
+	assert_int_equal(l->n, 3);
+	assert_string_equal(argv_of(l, 1), "/bin/echo|b");
+	assert_string_equal(argv_of(l, 2), "/bin/c");
+}
+
+static void control_characters_in_the_path_are_refused(void **state)
+{
+	struct unit *u = load("a.service",
+		"[Service]\nExecStart=/bin/true\nExecStartPre=/bin/ec\\nho\nExecStartPre=/bin/ec\\tho\n"
+		"ExecStartPre=/bin/ec\\qho\nExecStartPost=/bin/\\x65cho\n");
+
+	assert_int_equal(u->errors, 3);
+	assert_int_equal(u->service.exec[EXEC_START_PRE].n, 0);
+	assert_string_equal(u->service.exec[EXEC_START_POST].v[0].path, "/bin/echo");
+}
+
+static void kept_escapes_are_warnings(void **state)
+{
+	struct unit *u = load("a.service", "[Service]\nExecStart=/bin/echo a\\qb \\x00\n");
+
+	assert_int_equal(u->errors, 0);
+	assert_string_equal(said(), "W 2 ExecStart=: an unknown escape is kept as written\n");
+	assert_string_equal(argv_of(&u->service.exec[EXEC_START], 0), "/bin/echo|a\\qb|\\x00");
+}
+
+static void odd_lines_load_as_systemd_loads_them(void **state)
+{
+	struct unit *u = load("a.service",
+		"[]\nX=1\n[Unit]\nDescription=100%\nWants=ok.service \"a.service b.service\"\n"
+		"[Service]\nExecStart=/bin/x\nEnvironment=A=\0001\nWorkingDirectory=-srv\n");
+
+	assert_int_equal(u->errors, 0);
+	assert_string_equal(u->description, "100%");
+	assert_int_equal(u->deps[UNIT_WANTS].n, 1);
+	/* The NUL ended the line: A is empty and "1" is a line without '='. */
+	assert_string_equal(u->service.environment.v[0], "A=");
+	assert_null(u->service.working_directory);
+
+	u = load("a.service", "[Service]\nExecStart=/bin/x\nWorkingDirectory=srv\n");
+	assert_int_equal(u->errors, 1);
+}
+
 static void limits_hold(void **state)
 {
 	struct buf text = BUF_INIT;
@@ -548,7 +727,7 @@ int main(void)
 		cmocka_unit_test(empty_assignment_resets_a_list),
 		cmocka_unit_test(a_bad_value_keeps_the_earlier_one),
 		cmocka_unit_test(specifiers),
-		cmocka_unit_test(unknown_specifier_is_an_error),
+		cmocka_unit_test(unknown_specifier_is_a_warning),
 		cmocka_unit_test(templates_instantiate),
 		cmocka_unit_test(unit_names),
 		cmocka_unit_test(dropins_apply_in_order),
@@ -561,6 +740,18 @@ int main(void)
 		cmocka_unit_test(environment_assignments),
 		cmocka_unit_test(env_expansion_at_exec_time),
 		cmocka_unit_test(dump_is_json_of_what_was_understood),
+		cmocka_unit_test(exec_paths_are_simplified),
+		cmocka_unit_test(misplaced_prefixes),
+		cmocka_unit_test(environment_keeps_the_valid_words),
+		cmocka_unit_test(a_bad_enum_keeps_the_default),
+		cmocka_unit_test(environment_set_again_keeps_its_place),
+		cmocka_unit_test(documentation_drops_what_is_not_a_url),
+		cmocka_unit_test(x_keys_in_standard_sections_are_silent),
+		cmocka_unit_test(instance_specifiers_keep_the_escapes),
+		cmocka_unit_test(empty_commands_between_separators_are_skipped),
+		cmocka_unit_test(control_characters_in_the_path_are_refused),
+		cmocka_unit_test(kept_escapes_are_warnings),
+		cmocka_unit_test(odd_lines_load_as_systemd_loads_them),
 		cmocka_unit_test(limits_hold),
 	};
 	int r = cmocka_run_group_tests_name("unit files", tests, NULL, NULL);
