@@ -99,7 +99,7 @@ class Node:
 
     def __init__(self, name, rundir, machine="microvm", memory=256,
                  kernel=None, initrd=None, append="", config=None,
-                 netdev=None, mac=None, hostfwd=None, prefix=None, files=None):
+                 netdev=None, mac=None, hostfwd=None, prefix=None, files=None, rng=True):
         if machine not in MACHINES:
             raise ValueError("unknown machine type %r (want %s)" %
                              (machine, ", ".join(MACHINES)))
@@ -116,6 +116,10 @@ class Node:
         self.mac = mac
         self.hostfwd = hostfwd or []
         self.prefix = prefix or []  # e.g. ["ip", "netns", "exec", NS]
+        # A virtio-rng device feeds the kernel's random pool from the host.
+        # Without one (as on many hypervisors and instance types) the pool
+        # is initialised only when something asks for it and waits.
+        self.rng = rng
         self.log = os.path.join(rundir, name + ".log")
         self.qmp_path = os.path.join(rundir, name + ".qmp")
         self.pidfile = os.path.join(rundir, name + ".pid")
@@ -143,8 +147,9 @@ class Node:
             "-serial", "chardev:con",
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
             "-pidfile", self.pidfile,
-            "-device", "virtio-rng-%s" % m["suffix"],
         ]
+        if self.rng:
+            args += ["-device", "virtio-rng-%s" % m["suffix"]]
         if self.config:
             args += ["-fw_cfg", "name=opt/pith/config,file=%s" % self.config]
         for name, path in sorted(self.files.items()):

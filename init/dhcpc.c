@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "netif/ethernet.h"
 
 #include "log.h"
+#include "rand.h"
 
 /* An Ethernet frame with a VLAN tag, rounded up; longer ones are dropped. */
 #define DHCP_FRAME_MAX 1536
@@ -55,12 +55,12 @@ u32_t sys_now(void)
 	return (u32_t)(loop_now_ms() - t0);
 }
 
+/* Transaction ids and the like: never waits for the kernel's pool. */
 unsigned int pith_lwip_rand(void)
 {
 	unsigned int r;
 
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
-		r = (unsigned int)loop_now_ms() * 2654435761u;
+	rand_id_bytes(&r, sizeof r);
 	return r;
 }
 

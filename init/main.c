@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/reboot.h>
 #include <dirent.h>
 #include <sys/epoll.h>
@@ -38,6 +37,7 @@
 #include "mounts.h"
 #include "net.h"
 #include "power.h"
+#include "rand.h"
 #include "spawn.h"
 #include "version.h"
 
@@ -408,7 +408,8 @@ static void boot_id_read(void)
 
 /* /etc/machine-id: kept when it holds an ID, otherwise a new random one,
  * as systemd does on a first boot (it lasts as long as /etc does: until
- * the data partition exists, one boot). */
+ * the data partition exists, one boot). The ID names the machine and is
+ * no secret: its bytes never wait for the kernel's random pool. */
 static void machine_id_ensure(void)
 {
 	char path[PATH_MAX], id[64] = "";
@@ -419,10 +420,7 @@ static void machine_id_ensure(void)
 	first_line(path, id, sizeof id);
 	if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
 		return;
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
-		log_warn("machine-id: no random bytes: %s", strerror(errno));
-		return;
-	}
+	rand_id_bytes(raw, sizeof raw);
 	if (!(f = fopen(path, "we"))) {
 		log_warn("machine-id: unable to write %s: %s", path, strerror(errno));
 		return;

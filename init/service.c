@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rand.h"
 
 #define USEC_PER_MSEC 1000ULL
 /* How long a SIGKILLed group gets to go before the unit is given up. */
@@ -196,16 +197,10 @@ static void invocation_new(struct mu *u)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
-		uint64_t t = manager_now_usec() ^ (uint64_t)getpid() << 32;
-
-		memcpy(b, &t, 8);
-		memcpy(b + 8, &u, sizeof(u) < 8 ? sizeof(u) : 8);
-	}
-	if (fd >= 0)
-		close(fd);
+	/* Not /dev/urandom: before the kernel's pool is ready, reading it
+	 * makes the kernel generate entropy until it is, and PID 1 waits. */
+	rand_id_bytes(b, sizeof(b));
 	for (int i = 0; i < 16; i++) {
 		u->invocation[2 * i] = hex[b[i] >> 4];
 		u->invocation[2 * i + 1] = hex[b[i] & 15];

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "der.h"
+#include "rand.h"
 
 /* Object identifiers, as DER contents. */
 static const unsigned char oid_ec_public_key[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
@@ -24,13 +25,21 @@ static const unsigned char oid_client_auth[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0
 
 /* Longest CN or O (RFC 5280's ub-common-name and ub-organization-name). */
 #define CERT_NAME_MAX 64
+/* The DRBG's seed: SHA-256's security strength. */
+#define CERT_SEED_BYTES 32
 
+/* Seeded from rand_key_bytes(), not BearSSL's system seeder: that one reads
+ * /dev/urandom, which gives bytes before the kernel's pool is ready when
+ * the kernel cannot make entropy itself; keys wait for the pool instead. */
 static int rng_seed(br_hmac_drbg_context *rng)
 {
-	br_prng_seeder seeder = br_prng_seeder_system(NULL);
+	unsigned char seed[CERT_SEED_BYTES];
 
-	br_hmac_drbg_init(rng, &br_sha256_vtable, NULL, 0);
-	return seeder && seeder(&rng->vtable) ? 0 : -EIO;
+	if (rand_key_bytes(seed, sizeof(seed)) < 0)
+		return -EIO;
+	br_hmac_drbg_init(rng, &br_sha256_vtable, seed, sizeof(seed));
+	explicit_bzero(seed, sizeof(seed));
+	return 0;
 }
 
 int cert_random(void *out, size_t len)

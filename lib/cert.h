@@ -48,10 +48,11 @@ struct cert_request {
 };
 
 /* len bytes from the system's random source (an HMAC-DRBG seeded by
- * BearSSL's system seeder). 0 or -EIO. */
+ * rand_key_bytes(): it waits for the kernel's random pool). 0 or -EIO. */
 int cert_random(void *out, size_t len);
 
-/* Generate a P-256 key from the system's random source. 0 or -EIO. */
+/* Generate a P-256 key from the system's random source (waits for the
+ * kernel's random pool, as cert_random does). 0 or -EIO. */
 int cert_key_generate(struct cert_key *k);
 
 /* Fill k's public half from a private EC key (from a file). 0 or -EINVAL. */

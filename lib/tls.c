@@ -13,7 +13,11 @@
 #include "buf.h"
 #include "cert.h"
 #include "der.h"
+#include "rand.h"
 #include "unit_load.h"
+
+/* Entropy injected into each engine: SHA-256's security strength. */
+#define TLS_SEED_BYTES 32
 
 /* --- PEM files ---------------------------------------------------------- */
 
@@ -531,6 +535,19 @@ static void profile(br_ssl_engine_context *eng)
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
 }
 
+/* Random bytes for the handshake from rand_key_bytes(), which waits for the
+ * kernel's pool: BearSSL's own seeder reads /dev/urandom, which does not. */
+static int engine_seed(br_ssl_engine_context *eng)
+{
+	unsigned char seed[TLS_SEED_BYTES];
+
+	if (rand_key_bytes(seed, sizeof(seed)) < 0)
+		return -EIO;
+	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
+	explicit_bzero(seed, sizeof(seed));
+	return 0;
+}
+
 int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const struct tls_key *key,
 		    const struct tls_anchors *client_cas)
 {
@@ -558,6 +575,8 @@ int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const s
 		memset(&s->peer, 0, sizeof(s->peer));
 	}
 	br_ssl_engine_set_buffers_bidi(eng, s->ibuf, sizeof(s->ibuf), s->obuf, sizeof(s->obuf));
+	if (engine_seed(eng) < 0)
+		return -EIO;
 	return br_ssl_server_reset(&s->sc) ? 0 : -EINVAL;
 }
 
@@ -591,6 +610,10 @@ int tls_client_init(struct tls_client *c, const char *host, const struct tls_anc
 						     br_rsa_pkcs1_sign_get_default());
 	}
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
+	if (engine_seed(eng) < 0) {
+		err_set(e, 0, "TLS: cannot start: no random bytes from the system");
+		return -EIO;
+	}
 	if (!br_ssl_client_reset(&c->cc, name, 0)) {
 		err_set(e, 0, "TLS: cannot start: %s", tls_strerror(br_ssl_engine_last_error(eng)));
 		return -EINVAL;

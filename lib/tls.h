@@ -130,8 +130,9 @@ struct tls_server {
  * Ready s for a new connection, answering with chain and key. With
  * client_cas (not NULL, n > 0) a certificate is requested from the client
  * and validated against them; a client that sends none is still accepted,
- * and s->peer.verified says whether one was validated. 0, or -EINVAL for a
- * key type the profile cannot use.
+ * and s->peer.verified says whether one was validated. Waits for the
+ * kernel's random pool (rand_key_bytes). 0, -EINVAL for a key type the
+ * profile cannot use, or -EIO when no random bytes could be had.
  */
 int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const struct tls_key *key,
 		    const struct tls_anchors *client_cas);
@@ -148,8 +149,9 @@ struct tls_client {
  * Ready c to connect to host (a DNS name, checked against the server
  * certificate's DNS names and sent as SNI; or an IPv4/IPv6 literal,
  * checked against its iPAddress names), trusting anchors. chain and key
- * (both NULL, or both set) are the client's own certificate. 0, or -EINVAL
- * with a message.
+ * (both NULL, or both set) are the client's own certificate. Waits for the
+ * kernel's random pool (rand_key_bytes). 0, or -EINVAL or -EIO with a
+ * message.
  */
 int tls_client_init(struct tls_client *c, const char *host, const struct tls_anchors *anchors,
 		    const struct tls_chain *chain, const struct tls_key *key, struct err *e);

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cert.h"
 #include "kv.h"
+#include "rand.h"
 
 int64_t kv_now_ns(void)
 {
@@ -690,12 +690,13 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
+/* The seed of the election timeouts: no secret, so it does not wait for
+ * the kernel's random pool. */
 static uint64_t seed(void)
 {
 	uint64_t s;
 
-	if (cert_random(&s, sizeof(s)) < 0)
-		s = (uint64_t)kv_now_ns();
+	rand_id_bytes(&s, sizeof(s));
 	return s | 1;
 }
 

@@ -5,16 +5,20 @@
  *   pith-probe orphan   make an orphaned grandchild, let it exit, and report
  *                       whether PID 1 reaped it
  *   pith-probe net      addresses, default route and resolv.conf
- *   pith-probe all      both, then "probe: done"
+ *   pith-probe random   wait for the kernel's random pool, as whatever
+ *                       makes keys does, and say when it is ready
+ *   pith-probe all      all three, then "probe: done"
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,12 +139,26 @@ static void net(void)
 	fflush(stdout);
 }
 
+static void random_wait(void)
+{
+	unsigned char b[16];
+	ssize_t n;
+
+	while ((n = getrandom(b, sizeof(b), 0)) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(b))
+		printf("probe: random: pool ready\n");
+	else
+		printf("probe: random: getrandom: %s\n", n < 0 ? strerror(errno) : "short read");
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(what, "orphan") && strcmp(what, "net") && strcmp(what, "all")) {
+	if (strcmp(what, "orphan") && strcmp(what, "net") && strcmp(what, "random") &&
+	    strcmp(what, "all")) {
 		printf("probe: unknown command '%s'\n", what);
 		return 2;
 	}
@@ -148,6 +166,8 @@ int main(int argc, char **argv)
 		orphan();
 	if (!strcmp(what, "net") || !strcmp(what, "all"))
 		net();
+	if (!strcmp(what, "random") || !strcmp(what, "all"))
+		random_wait();
 	printf("probe: done\n");
 	return 0;
 }
