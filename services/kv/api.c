@@ -29,8 +29,8 @@
 #include "v2req.h"
 
 /* Open client connections; one more is answered 503 and closed at once
- * (docs/kv.md). Each holds an HTTP parser (about 25 KiB of address space,
- * 6 KiB resident while idle or watching). */
+ * (docs/kv.md). A connection holds an HTTP parser (about 25 KiB) only
+ * while it reads or answers a request, not while it waits as a watch. */
 #define API_CONN_MAX 4096
 /* Descriptors asked for besides the clients': peers, the WAL, listeners. */
 #define API_FD_SPARE 256
@@ -68,7 +68,10 @@ struct conn {
 	struct api *api;
 	int fd;
 	struct loop_io io;
-	struct http_parser p;
+	/* NULL while the connection waits as a watch: allocated when a
+	 * request is read, freed once a watch has begun (its answer needs
+	 * nothing of the request but the path, kept in wpath). */
+	struct http_parser *p;
 	struct buf in, body, out;
 	bool closing;
 	bool waiting;		/* w is with node.c */
@@ -133,7 +136,7 @@ static void respond(struct conn *c, int status, const char *fields, const char *
 		    const char *body, size_t len)
 {
 	struct buf *b = &c->out;
-	bool chunked = len > API_BUFFERED_MAX && c->p.version >= 11 && !c->head;
+	bool chunked = len > API_BUFFERED_MAX && c->p->version >= 11 && !c->head;
 
 	buf_printf(b, "HTTP/1.1 %d %s\r\n" CORS "%s", status, http_status_reason(status),
 		   fields ? fields : "");
@@ -144,7 +147,7 @@ static void respond(struct conn *c, int status, const char *fields, const char *
 		buf_printf(b, "Content-Length: %zu\r\n", len);
 	if (late_type)
 		buf_printf(b, "Content-Type: %s\r\n", late_type);
-	if (!c->p.keep_alive) {
+	if (!c->p->keep_alive) {
 		buf_puts(b, "Connection: close\r\n");
 		c->closing = true;
 	}
@@ -255,7 +258,8 @@ static void request_done(struct conn *c)
 
 	c->waiting = false;
 	c->head = false;
-	http_parser_reset(&c->p);
+	if (c->p)
+		http_parser_reset(c->p);
 	want_write(c);
 	if (c->in_route || c->resume)
 		return;
@@ -459,7 +463,7 @@ static void watch_event(void *arg, const struct store_event *ev)
 static void redirect(struct conn *c, const char *location)
 {
 	struct buf f = BUF_INIT, html = BUF_INIT;
-	bool get = !strcmp(c->p.method, "GET") || !strcmp(c->p.method, "HEAD");
+	bool get = !strcmp(c->p->method, "GET") || !strcmp(c->p->method, "HEAD");
 
 	if (get) {
 		buf_puts(&f, "Content-Type: text/html; charset=utf-8\r\n");
@@ -489,6 +493,16 @@ static int64_t ttl_seconds(uint64_t ttl, bool *has)
 	return (int64_t)ttl;
 }
 
+/*
+ * etcd asks its v2 auth store whether auth is on before it serves a keys
+ * request that parsed, and a member change: a read of a key that is not
+ * there (without auth), which /v2/stats/store counts as a failed get.
+ */
+static void auth_read(struct kv *kv)
+{
+	kv->store.stats.gets_fail++;
+}
+
 static void keys(struct conn *c, const char *body, size_t body_len)
 {
 	struct api *a = c->api;
@@ -496,9 +510,11 @@ static void keys(struct conn *c, const char *body, size_t body_len)
 	struct v2_req q;
 	struct kv_cmd cmd = { .kind = KV_CMD_STORE };
 	struct store_cmd *s = &cmd.store;
-	int r = v2_req_parse(&q, c->p.method, http_request_target(&c->p), body, body_len,
-			     http_header_get(&c->p, "Content-Type"));
+	int r = v2_req_parse(&q, c->p->method, http_request_target(c->p), body, body_len,
+			     http_header_get(c->p, "Content-Type"));
 
+	if (r == V2_OK)
+		auth_read(kv);
 	if (r == V2_REDIRECT) {
 		redirect(c, q.location.data);
 	} else if (r == V2_NOT_ALLOWED) {
@@ -521,7 +537,6 @@ static void keys(struct conn *c, const char *body, size_t body_len)
 
 		c->head = q.method == V2_HEAD;
 		r = store_get(&kv->store, q.path, q.recursive, q.sorted, kv_now_ns(), &out, &cause);
-		r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
 		if (r > 0)
 			respond_error(c, r, cause.data, kv->store.index);
 		else if (r < 0)
@@ -649,7 +664,7 @@ static void stats_leader(struct conn *c)
 static void stats_store(struct conn *c)
 {
 	struct kv *kv = c->api->kv;
-	const struct kv_stats *s = &kv->stats;
+	const struct store_stats *s = &kv->store.stats;
 	struct buf b = BUF_INIT;
 
 	buf_printf(&b, "{\"getsSuccess\":%" PRIu64 ",\"getsFail\":%" PRIu64 ",\"setsSuccess\":%" PRIu64
@@ -737,7 +752,7 @@ static void member_changed(struct kv *kv, struct kv_waiter *w, const struct kv_r
 		buf_printf(&c->out, "HTTP/1.1 204 No Content\r\n" CORS "X-Etcd-Cluster-Id: %" PRIx64 "\r\n",
 			   kv->cluster_id);
 		date_field(&c->out);
-		if (!c->p.keep_alive) {
+		if (!c->p->keep_alive) {
 			buf_puts(&c->out, "Connection: close\r\n");
 			c->closing = true;
 		}
@@ -749,7 +764,7 @@ static void member_changed(struct kv *kv, struct kv_waiter *w, const struct kv_r
 /* The media type application/json, parameters allowed; else 415 as etcd. */
 static bool json_body(struct conn *c)
 {
-	const char *ct = http_header_get(&c->p, "Content-Type");
+	const char *ct = http_header_get(c->p, "Content-Type");
 	size_t n = ct ? strcspn(ct, ";") : 0;
 	char msg[600];
 
@@ -854,7 +869,7 @@ static void member_change(struct conn *c, const char *id_text)
 	size_t n = 0;
 	char urls[KV_URLS_MAX * KV_URL_MAX] = "", msg[sizeof(((struct err *)0)->msg) + 64];
 	struct err e = { 0 };
-	bool post = !strcmp(c->p.method, "POST"), del = !strcmp(c->p.method, "DELETE");
+	bool post = !strcmp(c->p->method, "POST"), del = !strcmp(c->p->method, "DELETE");
 	uint64_t id = 0;
 
 	if (!post && !*id_text)
@@ -906,7 +921,7 @@ static void machines(struct conn *c)
 static void route(struct conn *c)
 {
 	struct kv *kv = c->api->kv;
-	const char *m = c->p.method, *t = http_request_target(&c->p);
+	const char *m = c->p->method, *t = http_request_target(c->p);
 	char path[256];
 	bool get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD");
 	struct buf location = BUF_INIT;
@@ -955,8 +970,10 @@ static void route(struct conn *c)
 
 		if (!get && strcmp(m, "POST") && strcmp(m, "DELETE") && strcmp(m, "PUT"))
 			return not_allowed(c, "GET,POST,DELETE,PUT", false);
-		if (!get)
+		if (!get) {
+			auth_read(kv);
 			return member_change(c, rest);
+		}
 		if (!*rest || !strcmp(rest, "leader"))
 			return members(c, *rest != 0);
 		return respond_message(c, 404, "Not found");
@@ -1010,6 +1027,7 @@ static void conn_close(struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->body);
 	buf_free(&c->out);
+	free(c->p);
 	free(c);
 }
 
@@ -1022,19 +1040,33 @@ static void conn_close(struct conn *c)
  */
 static bool too_large(struct conn *c)
 {
-	const char *t = http_request_target(&c->p), *ct = http_header_get(&c->p, "Content-Type");
+	const char *t = http_request_target(c->p), *ct = http_header_get(c->p, "Content-Type");
 	size_t ctlen = ct ? strcspn(ct, "; \t") : 0;
 	bool form = ctlen == 33 && !strncasecmp(ct, "application/x-www-form-urlencoded", 33);
 
-	if ((strcmp(c->p.method, "PUT") && strcmp(c->p.method, "POST")) || !t ||
+	if ((strcmp(c->p->method, "PUT") && strcmp(c->p->method, "POST")) || !t ||
 	    strncmp(t, "/v2/keys", 8) || (t[8] && t[8] != '/' && t[8] != '?'))
 		return false;
 	c->closing = true;
-	if (form && c->p.framing == HTTP_BODY_LENGTH && c->p.content_length > API_FORM_MAX)
+	if (form && c->p->framing == HTTP_BODY_LENGTH && c->p->content_length > API_FORM_MAX) {
 		respond_error(c, STORE_EINVALIDFORM, "http: POST too large", 0);
-	else
+	} else {
+		/* The form parsed, as far as etcd goes. */
+		auth_read(c->api->kv);
 		respond_error(c, STORE_ERAFTINTERNAL, "etcdserver: request is too large", 0);
+	}
 	return true;
+}
+
+static struct http_parser *parser_new(void)
+{
+	struct http_parser *p = malloc(sizeof(*p));
+
+	if (p) {
+		http_parser_init(p, HTTP_REQUEST);
+		p->body_max = API_BODY_MAX;
+	}
+	return p;
 }
 
 static void conn_parse(struct conn *c)
@@ -1043,19 +1075,25 @@ static void conn_parse(struct conn *c)
 
 again:
 	while (!c->waiting && !c->closing && c->out.len <= API_OUT_PAUSE &&
-	       (c->in.len || c->p.event == HTTP_EV_HEAD || c->p.event == HTTP_EV_BODY)) {
-		size_t n = http_parse(&c->p, c->in.data, c->in.len);
+	       (c->in.len || (c->p && (c->p->event == HTTP_EV_HEAD || c->p->event == HTTP_EV_BODY)))) {
+		size_t n;
+
+		if (!c->p && !(c->p = parser_new())) {
+			c->closing = true;
+			break;
+		}
+		n = http_parse(c->p, c->in.data, c->in.len);
 
 		/* A body slice points into c->in: take it before consuming. */
-		if (c->p.event == HTTP_EV_BODY && buf_append(&c->body, c->p.body, c->p.body_len) < 0) {
+		if (c->p->event == HTTP_EV_BODY && buf_append(&c->body, c->p->body, c->p->body_len) < 0) {
 			c->closing = true;
 			respond_text(c, 503, "out of memory\n");
 		}
 		buf_consume(&c->in, n);
-		switch (c->p.event) {
+		switch (c->p->event) {
 		case HTTP_EV_HEAD:
 			buf_reset(&c->body);
-			if (c->p.expect_continue)
+			if (c->p->expect_continue)
 				buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 			break;
 		case HTTP_EV_DONE:
@@ -1063,22 +1101,26 @@ again:
 			c->in_route = true;
 			route(c);
 			c->in_route = false;
-			if (!c->waiting)
-				http_parser_reset(&c->p);
+			if (c->watching) {
+				free(c->p);
+				c->p = NULL;
+			} else if (!c->waiting) {
+				http_parser_reset(c->p);
+			}
 			/* On to a pipelined request already read, if any. */
 			continue;
 		case HTTP_EV_ERROR:
-			c->p.keep_alive = false;
-			if (c->p.error == 413 && too_large(c))
+			c->p->keep_alive = false;
+			if (c->p->error == 413 && too_large(c))
 				break;
-			respond_text(c, c->p.error, c->p.error == 413 ? "request body too large\n" :
+			respond_text(c, c->p->error, c->p->error == 413 ? "request body too large\n" :
 				     "bad request\n");
 			c->closing = true;
 			break;
 		default:
 			break;
 		}
-		if (c->p.event == HTTP_EV_NONE)
+		if (c->p->event == HTTP_EV_NONE)
 			break;
 	}
 	/* Held back by the backlog, which the socket has just taken: go on
@@ -1185,8 +1227,6 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->api = a;
 		c->fd = cfd;
-		http_parser_init(&c->p, HTTP_REQUEST);
-		c->p.body_max = API_BODY_MAX;
 		if (loop_io_add(l, &c->io, cfd, EPOLLIN, conn_event, c) < 0) {
 			close(cfd);
 			free(c);

@@ -784,6 +784,27 @@ static struct store_node *expired(struct store_node *n, int64_t now)
 	return NULL;
 }
 
+/* Count c's outcome r as etcd's store counts it (struct store_stats). */
+static void count(struct store_stats *st, const struct store_cmd *c, int r)
+{
+	bool cond = c->prev_value || c->prev_index;
+
+	if (c->op == STORE_DELETE && cond) {
+		r == STORE_ENOTFOUND || r == STORE_ENOTDIR || r < 0 ? st->cad_fail++ : st->cad_ok++;
+	} else if (c->op == STORE_DELETE) {
+		r && r != STORE_EROOTRONLY ? st->deletes_fail++ : st->deletes_ok++;
+	} else if (c->op == STORE_POST || c->prev_exist == STORE_EXIST_FALSE) {
+		r ? st->creates_fail++ : st->creates_ok++;
+		st->sets_fail += r == STORE_ENOTDIR;
+	} else if (cond) {
+		r && r != STORE_EROOTRONLY ? st->cas_fail++ : st->cas_ok++;
+	} else if (c->prev_exist == STORE_EXIST_TRUE) {
+		r && r != STORE_EROOTRONLY && r != STORE_ENOTFILE ? st->updates_fail++ : st->updates_ok++;
+	} else {
+		r ? st->sets_fail++ : st->sets_ok++;
+	}
+}
+
 int store_apply(struct store *s, const struct store_cmd *c, struct store_event *ev, struct buf *cause)
 {
 	int r;
@@ -808,14 +829,17 @@ int store_apply(struct store *s, const struct store_cmd *c, struct store_event *
 			store_event_free(ev);
 			/* Written as of its expiry: no "ttl", as etcd writes it. */
 			r = remove_node(s, n, "expire", n->expire_ns, ev);
-			if (!r)
+			if (!r) {
+				s->stats.expires++;
 				history_push(s, ev);
+			}
 		}
 		return r;
 	}
 	default:
 		return -EINVAL;
 	}
+	count(&s->stats, c, r);
 	if (r == 0 && !ev->refresh)
 		history_push(s, ev);
 	return r;
@@ -828,6 +852,7 @@ int store_get(struct store *s, const char *path, bool recursive, bool sorted, in
 	int r = walk(s, path, false, 0, &n, cause);
 
 	(void)sorted;	/* children are always kept in key order */
+	r ? s->stats.gets_fail++ : s->stats.gets_ok++;
 	if (r)
 		return r;
 	if (buf_puts(out, "{\"action\":\"get\",\"node\":") < 0 ||

@@ -87,9 +87,28 @@ struct store_event {
 	bool refresh;		/* a refresh: answered, but watchers are not woken */
 };
 
+/*
+ * /v2/stats/store's counters, kept as etcd's v2 store keeps them: each
+ * operation counts as what etcd's applier makes of it (a DELETE with
+ * prevValue or prevIndex is a compareAndDelete, a PUT with prevExist=true
+ * alone an update, ...), and it counts as a success wherever etcd's store
+ * lets an error out without marking it failed: compareAndDelete fails only
+ * when the key is not found (or the path to it is not a directory);
+ * delete, update and compareAndSwap of the root, and an update giving a
+ * directory a value, count as successes; a create that meets a file on its
+ * path counts as a failed set too. store_apply and store_get count;
+ * counters stay across store_restore.
+ */
+struct store_stats {
+	uint64_t gets_ok, gets_fail, sets_ok, sets_fail, deletes_ok, deletes_fail;
+	uint64_t updates_ok, updates_fail, creates_ok, creates_fail;
+	uint64_t cas_ok, cas_fail, cad_ok, cad_fail, expires;
+};
+
 struct store {
 	struct store_node *root;
 	uint64_t index;
+	struct store_stats stats;
 	/* History, oldest first, as a ring. */
 	struct store_event *history[STORE_HISTORY_MAX];
 	size_t hstart, hcount;

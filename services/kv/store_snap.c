@@ -121,6 +121,7 @@ int store_restore(struct store *s, const void *data, size_t len)
 		store_free(&fresh);
 		return r;
 	}
+	fresh.stats = s->stats;
 	fresh.on_event = s->on_event;
 	fresh.on_event_arg = s->on_event_arg;
 	store_free(s);

@@ -527,7 +527,7 @@ def test_a_stream_watch_that_is_not_read_is_ended(single):
 
 def test_4096_watchers_on_one_key_and_a_clear_refusal_past_them(single):
     """As many long-poll watchers as the member takes (4,096 connections,
-    docs/kv.md) on one key: each holds a few KiB, one write wakes them all
+    docs/kv.md) on one key: each holds little memory, one write wakes them all
     within seconds, and the connections past the cap are answered 503 "too
     many connections" rather than reset."""
     import resource
@@ -572,7 +572,11 @@ def test_4096_watchers_on_one_key_and_a_clear_refusal_past_them(single):
     finally:
         for s in socks + extra:
             s.close()
-    assert per < 16, "%.1f KiB per watcher" % per
+    # Generous: a waiting watch holds a few hundred bytes of the member's
+    # own (bench/kv prints the figure next to etcd's); 16 KiB is well
+    # below the 25 KiB HTTP parser a watch held while it waited.
+    assert per < 16, ("%.1f KiB of the member's RSS per waiting long-poll watcher (4,096 on one key), "
+                      "16 expected at most: does a waiting watch keep its HTTP parser?" % per)
     assert woken < 10, "4,096 watchers woken in %.1f s" % woken
     deadline = time.monotonic() + 10
     while kvlib.send(m.url, "GET", "/v2/stats/store").json()["watchers"] and time.monotonic() < deadline:

@@ -562,6 +562,175 @@ def test_random_sequences_get_the_same_answers(tmp_path, seed):
         pytest.fail("%d differences:\n\n%s" % (len(found), "\n\n".join(found)), pytrace=False)
 
 
+# ---------------------------------------------------------------- corner cases
+
+CORNER_SEEDS = range(4)
+CORNER_STEPS = 150
+# Keys for the corner cases, as they go on the wire after /v2/keys: a
+# directory, files in it and below it, a path through a file, the root.
+CORNER_KEYS = ["/c", "/c/f", "/c/d", "/c/d/g", "/c/f/under", "/c/none", ""]
+BOOL_SPELLINGS = ["TRUE", "True", "FALSE", "False", "T", "F", "t", "f", "1", "0", "true", "false", "tRUE",
+                  "yes", "fALSE"]
+BOOL_PARAMS = ["prevExist", "dir", "recursive", "sorted", "quorum", "noValueOnSuccess", "refresh", "wait"]
+# A parameter and values for it that mean something, to be given twice.
+TWICE = {"value": ["a", "b", ""], "dir": ["true", "false", "junk"], "recursive": ["true", "false", "junk"],
+         "prevExist": ["true", "false", "junk"], "prevValue": ["v1", "v2", ""], "prevIndex": ["1", "abc", "0"],
+         "ttl": ["100", "", "abc"], "refresh": ["true", "false", "junk"], "noValueOnSuccess": ["true", "false"],
+         "sorted": ["true", "false", "junk"]}
+STATS_IGNORED = ("watchers",)
+
+
+class CornerGenerator(Generator):
+    """Requests of the classes that a first differential run found apart
+    (issue 13): booleans as Go's ParseBool spells them, a parameter given
+    twice (the first wins, the body's before the query's), a PUT or POST
+    whose value is only in the query, an empty key segment on a GET of a
+    directory (ServeMux's 301), and writes whose outcome /v2/stats/store
+    counts in a way of its own. No watches: every step's counters are
+    compared."""
+
+    def corner_key(self):
+        return self.rng.choice(CORNER_KEYS)
+
+    def value_of(self, key):
+        return self.values.get(self.key_name(key), "v1")
+
+    def next_corner(self):
+        r = self.rng
+        kind = self.pick([(3, "bool"), (3, "twice"), (2, "query-only"), (1, "empty-segment"),
+                          (4, "counted")])
+        key = self.corner_key()
+        method, query, form, body, headers = "GET", [], [], None, []
+        if kind == "bool":
+            method = r.choice(["GET", "HEAD", "PUT", "POST", "DELETE"])
+            name = r.choice(BOOL_PARAMS)
+            query.append((name, r.choice(BOOL_SPELLINGS)))
+            if method in ("PUT", "POST") and name != "refresh":
+                query.append(("value", r.choice(["v1", "v2"])))
+            if name == "refresh":
+                query.append(("ttl", "1000"))
+        elif kind == "twice":
+            method = r.choice(["GET", "PUT", "PUT", "POST", "DELETE"])
+            name = r.choice(sorted(TWICE))
+            first, second = r.choice(TWICE[name]), r.choice(TWICE[name])
+            if name == "prevValue" and r.random() < 0.5:
+                first = self.value_of(key)
+            if name == "prevIndex" and r.random() < 0.5:
+                first = self.an_index(key)
+            where = r.choice(["query", "body", "split"])
+            if where == "query" or method in ("GET", "DELETE"):
+                query += [(name, first), (name, second)]
+            elif where == "body":
+                form += [(name, first), (name, second)]
+            else:
+                form.append((name, first))
+                query.append((name, second))
+            if method in ("PUT", "POST") and name != "value" and name != "refresh":
+                query.append(("value", "v2"))
+            if name == "refresh":
+                query.append(("ttl", "1000"))
+        elif kind == "query-only":
+            method = r.choice(["PUT", "PUT", "POST"])
+            query.append(("value", r.choice(VALUES)))
+            if r.random() < 0.3:
+                query.append(("prevExist", r.choice(["true", "false"])))
+            if r.random() < 0.2:
+                headers.append(("Content-Type", FORM))
+        elif kind == "empty-segment":
+            method = r.choice(["GET", "GET", "HEAD"])
+            target = r.choice(["/v2/keys/c//", "/v2/keys//c", "/v2/keys//c/", "/v2/keys/c//d", "/v2/keys//",
+                               "/v2/keys/c/d//", "/v2/keys/c%2F%2F", "/v2/keys/c/%2F"])
+            if r.random() < 0.5:
+                target += "?" + r.choice(["recursive=true", "sorted=true&recursive=true", "quorum=true"])
+            req = Req(method, target)
+            req.kind = kind
+            return req
+        else:
+            method = self.pick([(2, "GET"), (1, "HEAD"), (4, "PUT"), (1, "POST"), (4, "DELETE")])
+            if method in ("GET", "HEAD"):
+                if r.random() < 0.3:
+                    query.append(("quorum", "true"))
+            elif method == "PUT":
+                cond = r.choice(["none", "prevExist", "prevValue", "prevIndex", "refresh", "dir"])
+                if cond == "prevExist":
+                    query.append(("prevExist", r.choice(["true", "false"])))
+                elif cond == "prevValue":
+                    query.append(("prevValue", r.choice(["nope", self.value_of(key)])))
+                elif cond == "prevIndex":
+                    query.append(("prevIndex", self.an_index(key)))
+                elif cond == "dir":
+                    query.append(("dir", "true"))
+                if cond == "refresh":
+                    query += [("refresh", "true"), ("ttl", "1000")]
+                elif r.random() < 0.9:
+                    form.append(("value", r.choice(["", "v1", "v2"])))
+            elif method == "POST":
+                form.append(("value", "v1"))
+            else:
+                cond = r.choice(["none", "prevValue", "prevIndex", "dir", "recursive"])
+                if cond == "prevValue":
+                    query.append(("prevValue", r.choice(["nope", self.value_of(key)])))
+                elif cond == "prevIndex":
+                    query.append(("prevIndex", self.an_index(key)))
+                elif cond != "none":
+                    query.append((cond, "true"))
+        if form:
+            body = urllib.parse.urlencode(form, quote_via=urllib.parse.quote)
+            headers.append(("Content-Type", FORM))
+        target = "/v2/keys" + key
+        if query:
+            target += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        req = Req(method, target, body, headers)
+        req.kind = kind
+        return req
+
+
+def store_stats(member):
+    a = member.get("/v2/stats/store")
+    assert a.status == 200, "GET /v2/stats/store on %s: %s" % (member, a.describe())
+    return {k: v for k, v in a.json().items() if k not in STATS_IGNORED}
+
+
+def stats_diffs(before, after):
+    """How the system under test's counters moved differently from etcd's
+    over one request; before and after are (etcd's, the SUT's)."""
+    moved = [{k: after[i][k] - before[i].get(k, 0) for k in after[i] if after[i][k] != before[i].get(k, 0)}
+             for i in (0, 1)]
+    if moved[0] == moved[1]:
+        return []
+    return ["/v2/stats/store: counters moved by %s, etcd's by %s" % (json.dumps(moved[1], sort_keys=True),
+                                                                     json.dumps(moved[0], sort_keys=True))]
+
+
+@pytest.mark.parametrize("seed", CORNER_SEEDS)
+def test_corner_cases_get_the_same_answers_and_counts(tmp_path, seed):
+    """Random requests of each corner-case class (CornerGenerator) to a
+    fresh etcd and a fresh system under test: the same answers, and the
+    /v2/stats/store counters (all but "watchers") moved alike by each."""
+    p = Pair(tmp_path)
+    gen = CornerGenerator(seed, p.ref.index())
+    kinds = {}
+    try:
+        for step in range(CORNER_STEPS):
+            req = gen.next_corner()
+            before = (store_stats(p.ref), store_stats(p.sut))
+            ref, sut = send_both(p, req)
+            gen.learn(ref)
+            after = (store_stats(p.ref), store_stats(p.sut))
+            kinds[req.kind] = kinds.get(req.kind, 0) + 1
+            diffs = answer_diffs(req, ref, sut) + stats_diffs(before, after)
+            if diffs:
+                pytest.fail(difference_report(
+                    "corner cases, seed %d, step %d of %d differs (rerun: KV_DIFF_IMPL=%s /usr/bin/python3 -m "
+                    "pytest -p no:cacheprovider -q 'tests/api/test_kv_diff.py::"
+                    "test_corner_cases_get_the_same_answers_and_counts[%d]')"
+                    % (seed, step, CORNER_STEPS, IMPL, seed), req, ref, sut, diffs, p.logs()), pytrace=False)
+    finally:
+        p.stop()
+    conftest.FIGURES.append("kv diff corner cases seed %d: %d requests against %s: %s" % (
+        seed, CORNER_STEPS, IMPL, ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+
+
 # ---------------------------------------------------------------- fixed cases
 
 def test_expiry_and_refresh(pair):
