@@ -108,10 +108,9 @@ struct kv_waiter {
 struct peer;
 struct peer_conn;
 
+/* The member's own counters (/v2/stats/self); the store's are in
+ * struct store_stats. */
 struct kv_stats {
-	uint64_t gets_ok, gets_fail, sets_ok, sets_fail, deletes_ok, deletes_fail;
-	uint64_t updates_ok, updates_fail, creates_ok, creates_fail;
-	uint64_t cas_ok, cas_fail, cad_ok, cad_fail, expires;
 	uint64_t recv_append, send_append;
 };
 

@@ -218,29 +218,6 @@ static void publish(struct kv *kv)
 
 /* --- applying --------------------------------------------------------------------- */
 
-static void count(struct kv *kv, const struct store_cmd *c, int code)
-{
-	struct kv_stats *s = &kv->stats;
-	bool ok = code == 0;
-
-	if (c->op == STORE_EXPIRE) {
-		return;
-	} else if (c->op == STORE_DELETE) {
-		if (c->prev_value || c->prev_index)
-			ok ? s->cad_ok++ : s->cad_fail++;
-		else
-			ok ? s->deletes_ok++ : s->deletes_fail++;
-	} else if (c->op == STORE_POST || c->prev_exist == STORE_EXIST_FALSE) {
-		ok ? s->creates_ok++ : s->creates_fail++;
-	} else if (c->prev_value || c->prev_index) {
-		ok ? s->cas_ok++ : s->cas_fail++;
-	} else if (c->prev_exist == STORE_EXIST_TRUE) {
-		ok ? s->updates_ok++ : s->updates_fail++;
-	} else {
-		ok ? s->sets_ok++ : s->sets_fail++;
-	}
-}
-
 void kv_member_attr(struct kv *kv, uint64_t id, const char *name, const char *client_urls)
 {
 	struct kv_member *m = (struct kv_member *)kv_member_find(kv, id);
@@ -339,7 +316,6 @@ static void qget_answer(struct kv *kv, struct kv_waiter *w, const struct kv_cmd 
 	int r = store_get(&kv->store, c->store.path, c->store.recursive, c->sorted, kv_now_ns(), &body,
 			  &cause);
 
-	r == 0 ? kv->stats.gets_ok++ : kv->stats.gets_fail++;
 	res.code = r;
 	res.body = &body;
 	res.cause = cause.data ? cause.data : "";
@@ -416,11 +392,8 @@ static int apply_entry(struct kv *kv, const struct raft_entry *e, struct err *er
 		err_set(er, 0, "apply entry %llu: %s", (unsigned long long)e->index, strerror(-r));
 		return r;
 	}
-	if (c.store.op == STORE_EXPIRE)
-		kv->stats.expires++;
 	if (c.store.op == STORE_EXPIRE || c.store.has_ttl || c.store.refresh)
 		kv->expiry_dirty = true;
-	count(kv, &c.store, r);
 	if (w) {
 		res.code = r;
 		res.ev = r == 0 ? &ev : NULL;

@@ -569,6 +569,10 @@ static void leader_append_resp(struct raft *r, const struct raft_msg *m)
 			if (r->role != RAFT_LEADER)
 				return;
 			broadcast_append(r);
+			/* A configuration that took effect rebuilt the progress
+			 * table: p may now be another member's, or none. */
+			if (!(p = progress(r, m->from)))
+				return;
 		}
 	} else if (p->state == PR_PROBE) {
 		p->paused = false;
