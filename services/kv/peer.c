@@ -416,8 +416,14 @@ static void conn_pump(struct peer_conn *c)
 
 	if (r == -2)
 		return;	/* already closed */
-	if (r < 0)
-		return conn_fail(c, "connection closed");
+	if (r < 0) {
+		/* Frames that came in with the end of the stream still count:
+		 * the last append to a member just removed, sent before the
+		 * leader closed its connection, is how it learns it was. */
+		if (frames_in(c))
+			conn_fail(c, "connection closed");
+		return;
+	}
 	if (!frames_in(c))
 		return;
 	/* A frame read may have been answered (JOIN): send that now, as
