@@ -342,13 +342,31 @@ static int h_status(struct pctx *c, const struct option *o, const char *v, unsig
 {
 	struct uv_status_set *set = FIELD(c, o, struct uv_status_set);
 
+	const char *p = v;
+	int invalid = 0;
+
 	if (!*v) {
 		memset(set, 0, sizeof(*set));
 		return 0;
 	}
-	if (uv_status_set_add(v, set) < 0)
-		return bad(c, o, line, v, "not a list of exit codes and signals");
-	return 0;
+	/* As systemd: a word that is not a code, a name or a signal is
+	 * ignored with a warning; the others are taken. */
+	while (*p) {
+		char word[32];
+		size_t n = strcspn(p, " \t");
+
+		if (n) {
+			snprintf(word, sizeof(word), "%.*s", (int)n, p);
+			if (n >= sizeof(word) || uv_status_set_add(word, set) < 0) {
+				report(c, UNIT_WARNING, line, "%s=: \"%.*s\" is not an exit code or signal; ignored",
+				       o->name, n > 128 ? 128 : (int)n, p);
+				invalid = 1;
+			}
+		}
+		p += n;
+		p += strspn(p, " \t");
+	}
+	return invalid ? -EINVAL : 0;
 }
 
 static int h_exec(struct pctx *c, const struct option *o, const char *v, unsigned line)
