@@ -1,4 +1,5 @@
 #include "store.h"
+#include "store_key.h"
 #include "store_node.h"
 
 #include <errno.h>
@@ -118,6 +119,18 @@ static int jstr(struct buf *b, const char *s, size_t n)
 		n -= k;
 	}
 	return r ? r : buf_append(b, "\"", 1);
+}
+
+/* A key or a cause, kept in store form, written as the bytes it stands for. */
+static int jkey(struct buf *b, const char *s, size_t n)
+{
+	struct buf real = BUF_INIT;
+	int r = store_key_unescape(&real, s, n);
+
+	if (!r)
+		r = jstr(b, real.data, real.len);
+	buf_free(&real);
+	return r;
 }
 
 /* RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's RFC3339Nano. */
@@ -307,7 +320,7 @@ static int node_json(struct buf *b, const struct store_node *n, int64_t now_ns, 
 			struct buf k = BUF_INIT;
 
 			r |= node_key(n, &k);
-			r |= jstr(b, k.data ? k.data : "", k.len);
+			r |= jkey(b, k.data ? k.data : "", k.len);
 			buf_free(&k);
 		}
 		comma = true;
@@ -358,7 +371,7 @@ int store_error_json(int code, const char *cause, uint64_t index, struct buf *ou
 	/* Go's encoder leaves an empty cause out (omitempty). */
 	if (cause && *cause) {
 		r |= buf_puts(out, ",\"cause\":");
-		r |= jstr(out, cause, strlen(cause));
+		r |= jkey(out, cause, strlen(cause));
 	}
 	r |= buf_printf(out, ",\"index\":%" PRIu64 "}\n", index);
 	return r ? -ENOMEM : 0;
@@ -534,8 +547,14 @@ static int compare(const struct store_node *n, const struct store_cmd *c, struct
 	if (!vbad && !ibad)
 		return 0;
 	buf_reset(cause);
-	if (vbad)
-		r |= buf_printf(cause, "[%s != %.*s]", c->prev_value, (int)n->vlen, n->value ? n->value : "");
+	/* Causes are in store form, the values in them too. */
+	if (vbad) {
+		r |= buf_puts(cause, "[");
+		r |= store_key_escape(cause, c->prev_value, strlen(c->prev_value));
+		r |= buf_puts(cause, " != ");
+		r |= store_key_escape(cause, n->value ? n->value : "", n->vlen);
+		r |= buf_puts(cause, "]");
+	}
 	if (ibad)
 		r |= buf_printf(cause, "%s[%" PRIu64 " != %" PRIu64 "]", vbad ? " " : "", c->prev_index,
 				n->modified);

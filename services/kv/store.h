@@ -9,7 +9,8 @@
  * order with the time the leader stamped on it, so that every member makes
  * the same change; reads take the reader's own time (for "ttl"). Answers
  * and errors are written as etcd writes them (field order, escaping,
- * RFC 3339 expirations).
+ * RFC 3339 expirations). Keys, in paths, events, the tree and causes, are
+ * in store form (store_key.h), so that they may hold NUL.
  */
 #ifndef PITH_KV_STORE_H
 #define PITH_KV_STORE_H
@@ -62,7 +63,7 @@ enum store_exist { STORE_EXIST_ANY, STORE_EXIST_TRUE, STORE_EXIST_FALSE };
 /* One change, as the leader proposes it. */
 struct store_cmd {
 	enum store_op op;
-	const char *path;		/* "/a/b", cleaned; "" or "/" is the root */
+	const char *path;		/* "/a/b", cleaned, in store form (store_key.h); "" or "/" is the root */
 	const char *value;		/* NULL: none given */
 	size_t value_len;
 	bool dir, recursive, refresh;
@@ -146,7 +147,8 @@ int store_get(struct store *s, const char *path, bool recursive, bool sorted, in
 int store_event_json(const struct store_event *ev, struct buf *out);
 void store_event_free(struct store_event *ev);
 
-/* Write an etcd error body: {"errorCode":...,"message":...,"cause":...,"index":...}\n. */
+/* Write an etcd error body: {"errorCode":...,"message":...,"cause":...,"index":...}\n.
+ * Causes are in store form (store_key.h), as the store writes them. */
 int store_error_json(int code, const char *cause, uint64_t index, struct buf *out);
 
 /*

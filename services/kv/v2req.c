@@ -1,4 +1,5 @@
 #include "v2req.h"
+#include "store_key.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -187,7 +188,8 @@ static void clean(const char *in, char *out)
 	out[n] = 0;
 }
 
-/* A path written back into a URL, as Go's URL.EscapedPath writes it. */
+/* A path in store form written back into a URL, as Go's URL.EscapedPath
+ * writes it. */
 static int path_escape(struct buf *b, const char *p)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -196,12 +198,29 @@ static int path_escape(struct buf *b, const char *p)
 	for (; *p && !r; p++) {
 		unsigned char c = (unsigned char)*p;
 
+		/* The store form's NUL and \x01 go out as the bytes they stand for. */
+		if (c == 1 && (p[1] == 1 || p[1] == 2))
+			c = (unsigned char)(*++p - 1);
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    strchr("-_.~$&+,/:;=@", c))
-			r = buf_append(b, p, 1);
+		    (c && strchr("-_.~$&+,/:;=@", c)))
+			r = buf_append(b, &c, 1);
 		else
 			r = buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
 	}
+	return r;
+}
+
+/* The path (n bytes at s) decoded into store form (store_key.h) on b,
+ * NUL-terminated with the terminator counted in b->len, as unescape
+ * leaves it. -EINVAL with Go's message in cause for a bad escape. */
+static int decode_path(struct buf *b, const char *s, size_t n, struct buf *cause)
+{
+	struct buf real = BUF_INIT;
+	int r = unescape(&real, s, n, false, cause);
+
+	if (!r && (r = store_key_escape(b, real.data, real.len - 1)) == 0)
+		r = buf_append(b, "", 1);
+	buf_free(&real);
 	return r;
 }
 
@@ -227,10 +246,10 @@ int v2_path_check(const char *target, struct buf *location)
 	size_t plen = query ? (size_t)(query - target) : strlen(target);
 	struct buf raw = BUF_INIT, cause = BUF_INIT;
 	char *cleaned;
-	int r = unescape(&raw, target, plen, false, &cause);
+	int r = decode_path(&raw, target, plen, &cause);
 
 	buf_free(&cause);
-	if (r < 0 || memchr(raw.data, 0, raw.len - 1)) {
+	if (r < 0) {
 		buf_free(&raw);
 		return r == -ENOMEM ? V2_NOMEM : V2_BAD_TARGET;
 	}
@@ -276,11 +295,11 @@ int v2_req_parse(struct v2_req *q, const char *method, const char *target, const
 		return V2_NOT_ALLOWED;
 
 	/* The path, decoded, then cleaned as ServeMux does (a trailing slash kept). */
-	if ((r = unescape(&raw, target, plen, false, &q->cause)) < 0) {
+	if ((r = decode_path(&raw, target, plen, &q->cause)) < 0) {
 		buf_free(&raw);
 		return r == -ENOMEM ? V2_NOMEM : STORE_EINVALIDFORM;
 	}
-	if (raw.len - 1 > STORE_KEY_MAX + strlen(KEYS_PREFIX) || memchr(raw.data, 0, raw.len - 1)) {
+	if (raw.len - 1 > STORE_KEY_MAX + strlen(KEYS_PREFIX)) {
 		buf_free(&raw);
 		return invalid(q, STORE_EINVALIDFORM, "invalid key");
 	}

@@ -6,7 +6,8 @@
  * ParseUint; and the checks in etcd's order, so that a request with several
  * faults gets the error etcd would give (code, message, cause, index 0).
  * A path that is not clean ("..", ".", "//") is redirected (301) to the
- * clean one, as Go's ServeMux does in front of etcd.
+ * clean one, as Go's ServeMux does in front of etcd. A key may hold any
+ * byte, NUL too; it is handed on in store form (store_key.h).
  *
  * Pure: no I/O, nothing kept between calls. Fuzzed by tests/fuzz/fuzz_v2req.c.
  */
@@ -36,7 +37,9 @@ enum {
 
 struct v2_req {
 	enum v2_method method;
-	char path[STORE_KEY_MAX + 1];	/* the key: "/a/b", "/" for the root */
+	/* The key in store form (store_key.h): "/a/b", "/" for the root.
+	 * STORE_KEY_MAX bounds the store form: NUL and \x01 count twice. */
+	char path[STORE_KEY_MAX + 1];
 	const char *value;		/* NULL when not given */
 	size_t value_len;
 	const char *prev_value;		/* NULL when not given */
@@ -67,7 +70,7 @@ void v2_req_free(struct v2_req *q);
 
 /*
  * Any request's path, as Go's server and ServeMux see it before a handler
- * runs: V2_BAD_TARGET for an escape that does not decode (or "%00"),
+ * runs: V2_BAD_TARGET for an escape that does not decode ("%00" does),
  * V2_REDIRECT with *location (escaped, the query kept) when the path is
  * not clean, V2_OK, or V2_NOMEM.
  */

@@ -731,6 +731,104 @@ def test_corner_cases_get_the_same_answers_and_counts(tmp_path, seed):
         seed, CORNER_STEPS, IMPL, ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
 
 
+# ---------------------------------------------------------------- keys holding NUL
+
+NUL_SEEDS = range(3)
+NUL_STEPS = 120
+# Bytes the keys are made of: NUL and \x01 (which pith-kv escapes inside its
+# store), bytes just above and far above them, and letters.
+NUL_BYTES = [b"\0", b"\0", b"\x01", b"\x01", b"\x02", b" ", b"a", b"b", b"\xff"]
+
+
+class NulGenerator(Generator):
+    """Requests on keys whose names mix NUL, \x01 and other bytes: writes,
+    reads of a key and of its directory (sorted, recursive, or in Go's
+    map order), deletes, compare failures whose cause quotes a value
+    holding NUL, keys never written (a 404 whose cause holds NUL), watches
+    on history, and a path with NUL that is not clean (301)."""
+
+    def __init__(self, seed, start=0):
+        super().__init__(seed, start)
+        r = self.rng
+        names = set()
+        while len(names) < 6:
+            names.add(b"".join(r.choice(NUL_BYTES) for _ in range(r.randint(1, 3))))
+        names = sorted(names)
+        self.keys = ["/n/" + urllib.parse.quote(n, safe="") for n in names]
+        self.keys += ["/n/%s/%s" % (urllib.parse.quote(r.choice(names), safe=""),
+                                    urllib.parse.quote(r.choice(names), safe="")) for _ in range(4)]
+
+    def next_nul(self):
+        r = self.rng
+        kind = self.pick([(6, "put"), (1, "cas"), (4, "get"), (4, "dir"), (2, "delete"), (1, "missing"),
+                          (1, "watch"), (1, "redirect")])
+        key = r.choice(self.keys)
+        method, query, form, timeout = "GET", [], [], kvlib.REQUEST_WAIT
+        if kind == "put":
+            method = "PUT"
+            form.append(("value", r.choice(["v", "x\0y", "\x01", "a\x01\0"])))
+        elif kind == "cas":
+            method = "PUT"
+            form.append(("value", "w"))
+            query.append(("prevValue", "nope"))
+        elif kind == "dir":
+            key = key.rsplit("/", 1)[0]
+            query += r.choice([[("sorted", "true")], [("sorted", "true"), ("recursive", "true")],
+                               [("recursive", "true")], []])
+        elif kind == "delete":
+            method = "DELETE"
+            if r.random() < 0.3:
+                key = key.rsplit("/", 1)[0]
+                query.append(("recursive", "true"))
+        elif kind == "missing":
+            method = r.choice(["GET", "DELETE"])
+            key += "%00%01zz"
+        elif kind == "watch":
+            key = r.choice([key, key.rsplit("/", 1)[0]])
+            query += [("wait", "true"), ("waitIndex", str(self.start + 1))]
+            if r.random() < 0.5:
+                query.append(("recursive", "true"))
+            timeout = WATCH_WAIT
+        elif kind == "redirect":
+            key = r.choice([key + "/%00/..", key + "//x%01", "/n/%00/./" + key[3:]])
+        target = "/v2/keys" + key
+        if query:
+            target += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        body, headers = None, []
+        if form:
+            body = urllib.parse.urlencode(form, quote_via=urllib.parse.quote)
+            headers.append(("Content-Type", FORM))
+        req = Req(method, target, body, headers, timeout)
+        req.kind = kind
+        return req
+
+
+@pytest.mark.parametrize("seed", NUL_SEEDS)
+def test_keys_holding_nul_get_the_same_answers(tmp_path, seed):
+    """Keys with NUL and \x01 bytes (NulGenerator) to a fresh etcd and a
+    fresh system under test: the same answers, listings in the same order."""
+    p = Pair(tmp_path)
+    gen = NulGenerator(seed, p.ref.index())
+    kinds = {}
+    try:
+        for step in range(NUL_STEPS):
+            req = gen.next_nul()
+            ref, sut = send_both(p, req)
+            gen.learn(ref)
+            kinds[req.kind] = kinds.get(req.kind, 0) + 1
+            diffs = answer_diffs(req, ref, sut)
+            if diffs:
+                pytest.fail(difference_report(
+                    "keys holding NUL, seed %d, step %d of %d differs (rerun: KV_DIFF_IMPL=%s "
+                    "/usr/bin/python3 -m pytest -p no:cacheprovider -q 'tests/api/test_kv_diff.py::"
+                    "test_keys_holding_nul_get_the_same_answers[%d]')"
+                    % (seed, step, NUL_STEPS, IMPL, seed), req, ref, sut, diffs, p.logs()), pytrace=False)
+    finally:
+        p.stop()
+    conftest.FIGURES.append("kv diff keys holding NUL seed %d: %d requests against %s: %s" % (
+        seed, NUL_STEPS, IMPL, ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+
+
 # ---------------------------------------------------------------- fixed cases
 
 def test_expiry_and_refresh(pair):

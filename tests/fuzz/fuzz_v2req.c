@@ -1,14 +1,16 @@
 /* libFuzzer: v2 keys request decoding. The input is "METHOD TARGET\n" then
  * a body (read as a form). Nothing crashes or reads outside the input; an
  * accepted request has a clean key no longer than STORE_KEY_MAX that
- * starts with "/"; an error has a cause; a redirect has a location that
- * decodes as accepted or as an error, never as another redirect. */
+ * starts with "/", in store form (store_key.h: decoding and escaping it
+ * again gives it back); an error has a cause; a redirect has a location
+ * that decodes as accepted or as an error, never as another redirect. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_key.h"
 #include "v2req.h"
 
 static void check(bool ok)
@@ -38,6 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(q.path[0] == '/' && strlen(q.path) <= STORE_KEY_MAX);
 		check(!strstr(q.path, "//") && !strstr(q.path, "/./") && !strstr(q.path, "/../"));
 		check(strlen(q.path) == 1 || q.path[strlen(q.path) - 1] != '/');
+		{
+			struct buf real = BUF_INIT, again = BUF_INIT;
+
+			check(!store_key_unescape(&real, q.path, strlen(q.path)) &&
+			      !store_key_escape(&again, real.data, real.len));
+			check(again.len == strlen(q.path) && !memcmp(again.data, q.path, again.len));
+			buf_free(&real);
+			buf_free(&again);
+		}
 	} else if (r > 0) {
 		check(q.cause.len > 0);
 	} else if (r == V2_REDIRECT) {

@@ -353,6 +353,52 @@ static void snapshots_restore_the_same_tree_and_refuse_damage(void **state)
 	buf_free(&again);
 }
 
+/* Keys holding NUL and \x01, in store form (store_key.h), against etcd's
+ * answers: written back as \u0000 and \u0001, listed in byte order of the
+ * real keys, in causes, and through a snapshot. */
+static void keys_holding_nul_go_out_as_etcd_writes_them(void **state)
+{
+	static const char *const made[] = {
+		"/d/a\x01\x01" "b", "/d/a\x01\x02" "b", "/d/a", "/d/a\x01\x01", "/d/ab", "/d/a b",
+		"/d/\x01\x01", "/d/a\x01\x02\x01\x01",
+	};
+	const char *listing =
+		"{\"action\":\"get\",\"node\":{\"key\":\"/d\",\"dir\":true,\"nodes\":["
+		"{\"key\":\"/d/\\u0000\",\"value\":\"v\",\"modifiedIndex\":7,\"createdIndex\":7},"
+		"{\"key\":\"/d/a\",\"value\":\"v\",\"modifiedIndex\":3,\"createdIndex\":3},"
+		"{\"key\":\"/d/a\\u0000\",\"value\":\"v\",\"modifiedIndex\":4,\"createdIndex\":4},"
+		"{\"key\":\"/d/a\\u0000b\",\"value\":\"v\",\"modifiedIndex\":1,\"createdIndex\":1},"
+		"{\"key\":\"/d/a\\u0001\\u0000\",\"value\":\"v\",\"modifiedIndex\":8,\"createdIndex\":8},"
+		"{\"key\":\"/d/a\\u0001b\",\"value\":\"v\",\"modifiedIndex\":2,\"createdIndex\":2},"
+		"{\"key\":\"/d/a b\",\"value\":\"v\",\"modifiedIndex\":6,\"createdIndex\":6},"
+		"{\"key\":\"/d/ab\",\"value\":\"v\",\"modifiedIndex\":5,\"createdIndex\":5}],"
+		"\"modifiedIndex\":1,\"createdIndex\":1}}\n";
+	struct store t;
+	struct buf snap = BUF_INIT;
+	struct store_cmd cas = SET("/d/a", "w");
+
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		run(SET(made[i], "v"));
+	assert_string_equal(get("/d", false, 0), listing);
+	assert_string_equal(get("/d/a\x01\x01" "c", false, 0),
+			    "{\"errorCode\":100,\"message\":\"Key not found\",\"cause\":\"/d/a\\u0000c\",\"index\":8}\n");
+	assert_int_equal(store_snapshot(&s, &snap), 0);
+	assert_int_equal(store_init(&t), 0);
+	assert_int_equal(store_restore(&t, snap.data, snap.len), 0);
+	store_free(&s);
+	s = t;
+	assert_string_equal(get("/d", false, 0), listing);
+	/* A value holding NUL is quoted whole in a compare failure's cause. */
+	run((struct store_cmd){ .op = STORE_SET, .path = "/d/a", .value = "x\0\1y", .value_len = 4 });
+	cas.prev_value = "n\1";
+	assert_string_equal(run(cas), "{\"errorCode\":101,\"message\":\"Compare failed\","
+			    "\"cause\":\"[n\\u0001 != x\\u0000\\u0001y]\",\"index\":9}\n");
+	assert_string_equal(run(((struct store_cmd){ .op = STORE_DELETE, .path = "/d/a\x01\x01" "b" })),
+			    "{\"action\":\"delete\",\"node\":{\"key\":\"/d/a\\u0000b\",\"modifiedIndex\":10,\"createdIndex\":1},"
+			    "\"prevNode\":{\"key\":\"/d/a\\u0000b\",\"value\":\"v\",\"modifiedIndex\":1,\"createdIndex\":1}}\n");
+	buf_free(&snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(watchers_find_events_in_the_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(watchers_hear_every_event_of_a_batch_past_the_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshots_restore_the_same_tree_and_refuse_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_holding_nul_go_out_as_etcd_writes_them, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
