@@ -707,28 +707,38 @@ def test_corner_cases_get_the_same_answers_and_counts(tmp_path, seed):
     """Random requests of each corner-case class (CornerGenerator) to a
     fresh etcd and a fresh system under test: the same answers, and the
     /v2/stats/store counters (all but "watchers") moved alike by each."""
+    run_generated(tmp_path, seed, CornerGenerator, "next_corner", CORNER_STEPS, "corner cases",
+                  "test_corner_cases_get_the_same_answers_and_counts", counters=True)
+
+
+def run_generated(tmp_path, seed, generator, draw, steps, what, test, counters=False):
+    """steps requests drawn by generator(seed, index).draw() to a fresh
+    etcd and a fresh system under test; the first answer that differs (and,
+    with counters, the first request that moves /v2/stats/store differently)
+    fails the test with a report and the command that reruns it."""
     p = Pair(tmp_path)
-    gen = CornerGenerator(seed, p.ref.index())
+    gen = generator(seed, p.ref.index())
     kinds = {}
     try:
-        for step in range(CORNER_STEPS):
-            req = gen.next_corner()
-            before = (store_stats(p.ref), store_stats(p.sut))
+        for step in range(steps):
+            req = getattr(gen, draw)()
+            before = (store_stats(p.ref), store_stats(p.sut)) if counters else None
             ref, sut = send_both(p, req)
             gen.learn(ref)
-            after = (store_stats(p.ref), store_stats(p.sut))
             kinds[req.kind] = kinds.get(req.kind, 0) + 1
-            diffs = answer_diffs(req, ref, sut) + stats_diffs(before, after)
+            diffs = answer_diffs(req, ref, sut)
+            if counters:
+                diffs += stats_diffs(before, (store_stats(p.ref), store_stats(p.sut)))
             if diffs:
                 pytest.fail(difference_report(
-                    "corner cases, seed %d, step %d of %d differs (rerun: KV_DIFF_IMPL=%s /usr/bin/python3 -m "
-                    "pytest -p no:cacheprovider -q 'tests/api/test_kv_diff.py::"
-                    "test_corner_cases_get_the_same_answers_and_counts[%d]')"
-                    % (seed, step, CORNER_STEPS, IMPL, seed), req, ref, sut, diffs, p.logs()), pytrace=False)
+                    "%s, seed %d, step %d of %d differs (rerun: KV_DIFF_IMPL=%s /usr/bin/python3 -m "
+                    "pytest -p no:cacheprovider -q 'tests/api/test_kv_diff.py::%s[%d]')"
+                    % (what, seed, step, steps, IMPL, test, seed), req, ref, sut, diffs, p.logs()),
+                    pytrace=False)
     finally:
         p.stop()
-    conftest.FIGURES.append("kv diff corner cases seed %d: %d requests against %s: %s" % (
-        seed, CORNER_STEPS, IMPL, ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+    conftest.FIGURES.append("kv diff %s seed %d: %d requests against %s: %s" % (
+        what, seed, steps, IMPL, ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
 
 
 # ---------------------------------------------------------------- keys holding NUL
@@ -807,26 +817,8 @@ class NulGenerator(Generator):
 def test_keys_holding_nul_get_the_same_answers(tmp_path, seed):
     """Keys with NUL and \x01 bytes (NulGenerator) to a fresh etcd and a
     fresh system under test: the same answers, listings in the same order."""
-    p = Pair(tmp_path)
-    gen = NulGenerator(seed, p.ref.index())
-    kinds = {}
-    try:
-        for step in range(NUL_STEPS):
-            req = gen.next_nul()
-            ref, sut = send_both(p, req)
-            gen.learn(ref)
-            kinds[req.kind] = kinds.get(req.kind, 0) + 1
-            diffs = answer_diffs(req, ref, sut)
-            if diffs:
-                pytest.fail(difference_report(
-                    "keys holding NUL, seed %d, step %d of %d differs (rerun: KV_DIFF_IMPL=%s "
-                    "/usr/bin/python3 -m pytest -p no:cacheprovider -q 'tests/api/test_kv_diff.py::"
-                    "test_keys_holding_nul_get_the_same_answers[%d]')"
-                    % (seed, step, NUL_STEPS, IMPL, seed), req, ref, sut, diffs, p.logs()), pytrace=False)
-    finally:
-        p.stop()
-    conftest.FIGURES.append("kv diff keys holding NUL seed %d: %d requests against %s: %s" % (
-        seed, NUL_STEPS, IMPL, ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
+    run_generated(tmp_path, seed, NulGenerator, "next_nul", NUL_STEPS, "keys holding NUL",
+                  "test_keys_holding_nul_get_the_same_answers")
 
 
 # ---------------------------------------------------------------- fixed cases
