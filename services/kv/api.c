@@ -555,6 +555,7 @@ static void keys(struct conn *c, const char *body, size_t body_len)
 		s->refresh = q.refresh;
 		s->prev_exist = q.prev_exist;
 		s->prev_value = q.prev_value;
+		s->prev_value_len = q.prev_value_len;
 		s->prev_index = q.prev_index;
 		s->has_ttl = q.has_ttl;
 		s->ttl = q.has_ttl ? ttl_seconds(q.ttl, &s->has_ttl) : 0;

@@ -25,6 +25,20 @@ static void enc_cstr(struct enc *e, const char *s)
 	enc_str(e, s, strlen(s) + 1);
 }
 
+/* n bytes that may hold NUL, and a NUL after them: the shape enc_cstr
+ * gave prevValue before it could hold NUL, so older logs decode as they
+ * did. */
+static void enc_bytes_nul(struct enc *e, const char *s, size_t n)
+{
+	if (n >= UINT32_MAX) {
+		e->ok = false;
+		return;
+	}
+	enc_u32(e, (uint32_t)n + 1);
+	enc_bytes(e, s, n);
+	enc_u8(e, 0);
+}
+
 int kv_cmd_encode(const struct kv_cmd *c, struct buf *out)
 {
 	const struct store_cmd *s = &c->store;
@@ -37,7 +51,7 @@ int kv_cmd_encode(const struct kv_cmd *c, struct buf *out)
 	const char *path = s->path ? s->path : "/";
 
 	if (strlen(path) > STORE_KEY_MAX || (s->value && s->value_len > STORE_VALUE_MAX) ||
-	    (s->prev_value && strlen(s->prev_value) > STORE_VALUE_MAX))
+	    (s->prev_value && s->prev_value_len > STORE_VALUE_MAX))
 		return -EINVAL;
 	enc_u8(&e, KV_CMD_VERSION);
 	enc_u8(&e, (uint8_t)c->kind);
@@ -69,7 +83,7 @@ int kv_cmd_encode(const struct kv_cmd *c, struct buf *out)
 	enc_u64(&e, s->prev_index);
 	enc_cstr(&e, path);
 	enc_str(&e, s->value ? s->value : "", s->value ? s->value_len : 0);
-	enc_cstr(&e, s->prev_value ? s->prev_value : "");
+	enc_bytes_nul(&e, s->prev_value ? s->prev_value : "", s->prev_value ? s->prev_value_len : 0);
 done:
 	if (!e.ok) {
 		out->len = start;
@@ -83,9 +97,8 @@ int kv_cmd_decode(struct kv_cmd *c, const void *data, size_t len)
 	struct dec d = { data, len, true };
 	struct store_cmd *s = &c->store;
 	uint8_t flags, op, exist;
-	size_t vlen;
-	const unsigned char *v;
-	const char *pv;
+	size_t vlen, pvlen;
+	const unsigned char *v, *pv;
 
 	memset(c, 0, sizeof(*c));
 	if (dec_u8(&d) != KV_CMD_VERSION)
@@ -114,8 +127,8 @@ int kv_cmd_decode(struct kv_cmd *c, const void *data, size_t len)
 	s->prev_index = dec_u64(&d);
 	s->path = dec_cstr(&d, STORE_KEY_MAX);
 	v = dec_str(&d, STORE_VALUE_MAX, &vlen);
-	pv = dec_cstr(&d, STORE_VALUE_MAX);
-	if (!d.ok || d.len || (c->kind != KV_CMD_STORE && c->kind != KV_CMD_QGET) ||
+	pv = dec_str(&d, STORE_VALUE_MAX + 1, &pvlen);
+	if (!d.ok || d.len || !pvlen || pv[pvlen - 1] || (c->kind != KV_CMD_STORE && c->kind != KV_CMD_QGET) ||
 	    op > STORE_EXPIRE || exist > STORE_EXIST_FALSE || s->path[0] != '/' || s->ttl < 0)
 		return -EBADMSG;
 	s->op = op;
@@ -129,7 +142,9 @@ int kv_cmd_decode(struct kv_cmd *c, const void *data, size_t len)
 		s->value = (const char *)v;
 		s->value_len = vlen;
 	}
-	if (flags & F_PREV_VALUE)
-		s->prev_value = pv;
+	if (flags & F_PREV_VALUE) {
+		s->prev_value = (const char *)pv;
+		s->prev_value_len = pvlen - 1;
+	}
 	return 0;
 }

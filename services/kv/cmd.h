@@ -48,7 +48,8 @@ struct kv_cmd {
 	uint64_t seq;		/* the origin's number for the request */
 	/* STORE: the change. QGET: path, recursive and time_ns. Strings
 	 * point into the decoded bytes (path and prev_value are
-	 * NUL-terminated there; the value has value_len). */
+	 * NUL-terminated there, and prev_value may hold NUL before its
+	 * prev_value_len; the value has value_len). */
 	struct store_cmd store;
 	bool sorted;		/* QGET */
 	/* ATTR: the member, its name, its client URLs joined by commas.

@@ -539,7 +539,7 @@ static bool is_root(const char *path)
 
 static int compare(const struct store_node *n, const struct store_cmd *c, struct buf *cause)
 {
-	bool vbad = c->prev_value && (n->vlen != strlen(c->prev_value) ||
+	bool vbad = c->prev_value && (n->vlen != c->prev_value_len ||
 				      memcmp(n->value ? n->value : "", c->prev_value, n->vlen));
 	bool ibad = c->prev_index && n->modified != c->prev_index;
 	int r = 0;
@@ -550,7 +550,7 @@ static int compare(const struct store_node *n, const struct store_cmd *c, struct
 	/* Causes are in store form, the values in them too. */
 	if (vbad) {
 		r |= buf_puts(cause, "[");
-		r |= store_key_escape(cause, c->prev_value, strlen(c->prev_value));
+		r |= store_key_escape(cause, c->prev_value, c->prev_value_len);
 		r |= buf_puts(cause, " != ");
 		r |= store_key_escape(cause, n->value ? n->value : "", n->vlen);
 		r |= buf_puts(cause, "]");

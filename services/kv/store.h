@@ -68,7 +68,8 @@ struct store_cmd {
 	size_t value_len;
 	bool dir, recursive, refresh;
 	enum store_exist prev_exist;
-	const char *prev_value;		/* NULL: not given */
+	const char *prev_value;		/* NULL: not given; may hold NUL */
+	size_t prev_value_len;
 	uint64_t prev_index;		/* 0: not given */
 	bool has_ttl;
 	int64_t ttl;			/* seconds; with has_ttl, 0 expires at once */

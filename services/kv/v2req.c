@@ -359,8 +359,8 @@ int v2_req_parse(struct v2_req *q, const char *method, const char *target, const
 		return r;
 	if (q->wait && q->method != V2_GET)
 		return invalid(q, STORE_EINVALIDFIELD, "\"wait\" can only be used with GET requests");
-	if ((v = param(q, "prevValue", NULL))) {
-		if (!*v)
+	if ((v = param(q, "prevValue", &q->prev_value_len))) {
+		if (!q->prev_value_len)
 			return invalid(q, STORE_EPREVVALUEREQUIRED, "\"prevValue\" cannot be empty");
 		q->prev_value = v;
 	}

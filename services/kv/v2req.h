@@ -42,7 +42,8 @@ struct v2_req {
 	char path[STORE_KEY_MAX + 1];
 	const char *value;		/* NULL when not given */
 	size_t value_len;
-	const char *prev_value;		/* NULL when not given */
+	const char *prev_value;		/* NULL when not given; may hold NUL */
+	size_t prev_value_len;
 	uint64_t prev_index;		/* 0: not given (etcd reads 0 so too) */
 	uint64_t wait_index;
 	bool recursive, sorted, wait, dir, quorum, stream, no_value_on_success;

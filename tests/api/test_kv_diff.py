@@ -748,14 +748,16 @@ NUL_STEPS = 120
 # Bytes the keys are made of: NUL and \x01 (which pith-kv escapes inside its
 # store), bytes just above and far above them, and letters.
 NUL_BYTES = [b"\0", b"\0", b"\x01", b"\x01", b"\x02", b" ", b"a", b"b", b"\xff"]
+PUT_VALUES = ["v", "x\0y", "\x01", "a\x01\0"]
 
 
 class NulGenerator(Generator):
     """Requests on keys whose names mix NUL, \x01 and other bytes: writes,
     reads of a key and of its directory (sorted, recursive, or in Go's
-    map order), deletes, compare failures whose cause quotes a value
-    holding NUL, keys never written (a 404 whose cause holds NUL), watches
-    on history, and a path with NUL that is not clean (301)."""
+    map order), deletes, compare-and-swaps whose prevValue holds NUL and
+    compare failures whose cause quotes a value holding NUL, keys never
+    written (a 404 whose cause holds NUL), watches on history, and a path
+    with NUL that is not clean (301)."""
 
     def __init__(self, seed, start=0):
         super().__init__(seed, start)
@@ -770,17 +772,19 @@ class NulGenerator(Generator):
 
     def next_nul(self):
         r = self.rng
-        kind = self.pick([(6, "put"), (1, "cas"), (4, "get"), (4, "dir"), (2, "delete"), (1, "missing"),
+        kind = self.pick([(6, "put"), (3, "cas"), (4, "get"), (4, "dir"), (2, "delete"), (1, "missing"),
                           (1, "watch"), (1, "redirect")])
         key = r.choice(self.keys)
         method, query, form, timeout = "GET", [], [], kvlib.REQUEST_WAIT
         if kind == "put":
             method = "PUT"
-            form.append(("value", r.choice(["v", "x\0y", "\x01", "a\x01\0"])))
+            form.append(("value", r.choice(PUT_VALUES)))
         elif kind == "cas":
+            # prevValue is compared whole: "x" is not "x\0y", and "\0"
+            # alone is not an empty prevValue.
             method = "PUT"
             form.append(("value", "w"))
-            query.append(("prevValue", "nope"))
+            query.append(("prevValue", r.choice(["nope", "x", "\0"] + PUT_VALUES)))
         elif kind == "dir":
             key = key.rsplit("/", 1)[0]
             query += r.choice([[("sorted", "true")], [("sorted", "true"), ("recursive", "true")],

@@ -32,6 +32,9 @@ static void command(const unsigned char *data, size_t len)
 	check(kv_cmd_encode(&c, &b) == 0);
 	check(kv_cmd_decode(&c2, b.data, b.len) == 0);
 	check(c2.kind == c.kind && c2.seq == c.seq && c2.store.op == c.store.op);
+	check(!c.store.prev_value == !c2.store.prev_value);
+	check(!c.store.prev_value || (c2.store.prev_value_len == c.store.prev_value_len &&
+				      !memcmp(c2.store.prev_value, c.store.prev_value, c.store.prev_value_len)));
 	buf_free(&b);
 }
 

@@ -96,6 +96,28 @@ static void member_commands_encode_and_decode(void **state)
 	buf_free(&b);
 }
 
+static void store_commands_keep_a_prev_value_holding_nul(void **state)
+{
+	struct kv_cmd c = { .kind = KV_CMD_STORE, .origin = 1, .seq = 2 }, d;
+	struct buf b = BUF_INIT;
+
+	c.store = (struct store_cmd){ .op = STORE_SET, .path = "/k", .value = "w", .value_len = 1,
+				      .prev_value = "x\0y", .prev_value_len = 3 };
+	assert_int_equal(kv_cmd_encode(&c, &b), 0);
+	/* Last in the command: its length with a NUL after it, the shape a
+	 * prevValue had when it was a C string, so older logs read the same. */
+	assert_true(b.len > 8);
+	assert_memory_equal(b.data + b.len - 8, "\0\0\0\4x\0y\0", 8);
+	assert_int_equal(kv_cmd_decode(&d, b.data, b.len), 0);
+	assert_int_equal(d.store.prev_value_len, 3);
+	assert_memory_equal(d.store.prev_value, "x\0y", 3);
+	/* Without its NUL the command is cut short. */
+	assert_int_equal(kv_cmd_decode(&d, b.data, b.len - 1), -EBADMSG);
+	b.data[b.len - 1] = 'z';
+	assert_int_equal(kv_cmd_decode(&d, b.data, b.len), -EBADMSG);
+	buf_free(&b);
+}
+
 static int req(const char *body, size_t *n, struct kv_url *u, char *msg)
 {
 	struct err e = { 0 };
@@ -152,6 +174,7 @@ int main(void)
 		cmocka_unit_test(the_table_survives_its_bytes),
 		cmocka_unit_test(a_table_with_a_bad_url_or_a_repeated_id_is_refused),
 		cmocka_unit_test(member_commands_encode_and_decode),
+		cmocka_unit_test(store_commands_keep_a_prev_value_holding_nul),
 		cmocka_unit_test(the_body_of_member_add_is_read_as_etcd_reads_it),
 		cmocka_unit_test(added_members_get_ids_of_their_own),
 	};

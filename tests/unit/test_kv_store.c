@@ -137,10 +137,12 @@ static void conditions_compare_values_and_indexes(void **state)
 	c.value = "two";
 	c.value_len = 3;
 	c.prev_value = "one";
+	c.prev_value_len = 3;
 	assert_string_equal(run(c),
 			    "{\"action\":\"compareAndSwap\",\"node\":{\"key\":\"/cas\",\"value\":\"two\",\"modifiedIndex\":2,\"createdIndex\":1},"
 			    "\"prevNode\":{\"key\":\"/cas\",\"value\":\"one\",\"modifiedIndex\":1,\"createdIndex\":1}}\n");
 	c.prev_value = "zz";
+	c.prev_value_len = 2;
 	assert_string_equal(run(c),
 			    "{\"errorCode\":101,\"message\":\"Compare failed\",\"cause\":\"[zz != two]\",\"index\":2}\n");
 	c.prev_index = 1;
@@ -161,7 +163,8 @@ static void conditions_compare_values_and_indexes(void **state)
 	assert_string_equal(run(c),
 			    "{\"errorCode\":100,\"message\":\"Key not found\",\"cause\":\"/missing\",\"index\":4}\n");
 	/* compareAndDelete: the node has no value. */
-	assert_string_equal(run(((struct store_cmd){ .op = STORE_DELETE, .path = "/fresh", .prev_value = "x" })),
+	assert_string_equal(run(((struct store_cmd){ .op = STORE_DELETE, .path = "/fresh",
+						   .prev_value = "x", .prev_value_len = 1 })),
 			    "{\"action\":\"compareAndDelete\",\"node\":{\"key\":\"/fresh\",\"modifiedIndex\":5,\"createdIndex\":4},"
 			    "\"prevNode\":{\"key\":\"/fresh\",\"value\":\"x\",\"modifiedIndex\":4,\"createdIndex\":4}}\n");
 }
@@ -391,10 +394,18 @@ static void keys_holding_nul_go_out_as_etcd_writes_them(void **state)
 	/* A value holding NUL is quoted whole in a compare failure's cause. */
 	run((struct store_cmd){ .op = STORE_SET, .path = "/d/a", .value = "x\0\1y", .value_len = 4 });
 	cas.prev_value = "n\1";
+	cas.prev_value_len = 2;
 	assert_string_equal(run(cas), "{\"errorCode\":101,\"message\":\"Compare failed\","
 			    "\"cause\":\"[n\\u0001 != x\\u0000\\u0001y]\",\"index\":9}\n");
+	/* A prevValue holding NUL is compared whole, not up to its NUL. */
+	cas.prev_value = "x\0\1y";
+	cas.prev_value_len = 1;
+	assert_string_equal(run(cas), "{\"errorCode\":101,\"message\":\"Compare failed\","
+			    "\"cause\":\"[x != x\\u0000\\u0001y]\",\"index\":9}\n");
+	cas.prev_value_len = 4;
+	assert_non_null(strstr(run(cas), "\"action\":\"compareAndSwap\",\"node\":{\"key\":\"/d/a\",\"value\":\"w\""));
 	assert_string_equal(run(((struct store_cmd){ .op = STORE_DELETE, .path = "/d/a\x01\x01" "b" })),
-			    "{\"action\":\"delete\",\"node\":{\"key\":\"/d/a\\u0000b\",\"modifiedIndex\":10,\"createdIndex\":1},"
+			    "{\"action\":\"delete\",\"node\":{\"key\":\"/d/a\\u0000b\",\"modifiedIndex\":11,\"createdIndex\":1},"
 			    "\"prevNode\":{\"key\":\"/d/a\\u0000b\",\"value\":\"v\",\"modifiedIndex\":1,\"createdIndex\":1}}\n");
 	buf_free(&snap);
 }

@@ -67,7 +67,14 @@ static void booleans_numbers_and_flags(void **state)
 	assert_true(q.has_ttl);
 	assert_int_equal(q.ttl, 100);
 	assert_string_equal(q.prev_value, "old");
+	assert_int_equal(q.prev_value_len, 3);
 	assert_true(q.no_value_on_success);
+	/* A prevValue may hold NUL; one that is only a NUL is not empty. */
+	assert_int_equal(parse("PUT", "/v2/keys/k?prevValue=a%00b", NULL, NULL), V2_OK);
+	assert_int_equal(q.prev_value_len, 3);
+	assert_memory_equal(q.prev_value, "a\0b", 3);
+	assert_int_equal(parse("PUT", "/v2/keys/k?prevValue=%00", NULL, NULL), V2_OK);
+	assert_int_equal(q.prev_value_len, 1);
 }
 
 static void bad_fields_get_etcds_errors(void **state)
