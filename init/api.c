@@ -159,6 +159,15 @@ static uint64_t query_u64(const char *target, const char *name, uint64_t dflt, b
 	return n;
 }
 
+static unsigned followers(const struct api *a)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = a->conns; c; c = c->next)
+		n += c->follow && c->chunked && !c->dead;
+	return n;
+}
+
 static void journal_query(struct conn *c)
 {
 	struct api *a = c->api;
@@ -170,6 +179,9 @@ static void journal_query(struct conn *c)
 
 	if (!a->j)
 		return api_respond_error(c, 503, "The journal is not running.");
+	if (query_u64(t, "follow", 0, &bad) && followers(a) >= API_FOLLOW_MAX)
+		return api_respond_error(c, 503, "Too many journal followers (%d); try again later.",
+					 API_FOLLOW_MAX);
 	memset(&c->filter, 0, sizeof(c->filter));
 	if (http_query_get(t, "unit", c->unit, sizeof(c->unit)) >= 0)
 		c->filter.unit = c->unit;
@@ -431,11 +443,57 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 	api_conn_want_write(c);
 }
 
+/* Read and drop what the client sent (a request head, at most a few
+ * reads' worth), then close. */
+static void refused_close(int fd)
+{
+	char drop[4096];
+
+	for (int k = 0; k < 16 && recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0; k++)
+		;
+	close(fd);
+}
+
+static void refused_expire(struct loop *l, void *arg)
+{
+	struct api *a = arg;
+	uint64_t now = loop_now_ms();
+	unsigned n = 0;
+
+	while (n < a->nrefused && a->refused_until[n] <= now)
+		refused_close(a->refused_fd[n++]);
+	a->nrefused -= n;
+	memmove(a->refused_fd, a->refused_fd + n, a->nrefused * sizeof(a->refused_fd[0]));
+	memmove(a->refused_until, a->refused_until + n, a->nrefused * sizeof(a->refused_until[0]));
+	if (a->nrefused)
+		loop_timer_set(l, &a->refused_timer, a->refused_until[0] - now, refused_expire, a);
+}
+
+/* Past API_CONN_MAX: the answer goes into the socket's empty buffer
+ * without waiting, whatever the client sent or will send. */
+static void refuse_busy(struct api *a, int fd)
+{
+	static const char busy[] =
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+		"Content-Length: 60\r\nConnection: close\r\n\r\n"
+		"{\"error\":\"Too many API connections (64); try again later.\"}\n";
+	_Static_assert(API_CONN_MAX == 64, "the message names the limit");
+
+	if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ||
+	    a->nrefused == API_REFUSED_MAX)
+		return refused_close(fd);
+	shutdown(fd, SHUT_WR);
+	a->refused_fd[a->nrefused] = fd;
+	a->refused_until[a->nrefused] = loop_now_ms() + API_REFUSED_LINGER_MS;
+	if (!a->nrefused++)
+		loop_timer_set(a->loop, &a->refused_timer, API_REFUSED_LINGER_MS, refused_expire, a);
+}
+
 static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct api *a = arg;
 
-	for (int k = 0; k < 16 && a->nconns < API_CONN_MAX; k++) {
+	for (int k = 0; k < 16; k++) {
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct conn *c;
@@ -448,10 +506,14 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 			close(cfd);
 			continue;
 		}
+		if (a->nconns >= API_CONN_MAX) {
+			refuse_busy(a, cfd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(cfd);
-			return;
+			continue;
 		}
 		c->api = a;
 		c->fd = cfd;

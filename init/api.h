@@ -13,8 +13,19 @@
 #include "manager.h"
 #include "power.h"
 
-/* Connections at once; more wait in the listen queue. */
+/* Connections at once; one more is accepted and answered 503 (left in
+ * the listen queue, it would wake the loop on every turn). A refused
+ * connection is closed API_REFUSED_LINGER_MS later, once what its client
+ * sent is read: closing a unix socket with unread bytes resets it, and
+ * the client would lose the answer. At most API_REFUSED_MAX wait so; past
+ * that they are closed at once. */
 #define API_CONN_MAX 64
+#define API_REFUSED_MAX 16
+#define API_REFUSED_LINGER_MS 1000
+/* Journal followers at once, whoever asks: a follow never ends, so the
+ * rest of API_CONN_MAX stays free for requests that do (the control port
+ * keeps its own share lower still, per credential and in all). */
+#define API_FOLLOW_MAX 32
 /* Response bytes held for one client before a follower stops reading the
  * journal for it (it catches up from its cursor when the client reads). */
 #define API_OUT_HIGH (256 * 1024)

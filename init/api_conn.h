@@ -48,6 +48,11 @@ struct api {
 	enum power_action power_action;
 	struct loop_timer power_timer;
 	bool power_armed;
+	/* Refused connections waiting to be closed, oldest first. */
+	int refused_fd[API_REFUSED_MAX];
+	uint64_t refused_until[API_REFUSED_MAX];
+	unsigned nrefused;
+	struct loop_timer refused_timer;
 };
 
 /* Queue a response on c: status, Content-Type and body (may be NULL). */

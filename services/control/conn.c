@@ -636,9 +636,16 @@ static void sweep(struct loop *l, void *arg)
 			continue;
 		}
 		/* Waiting for PID 1's answer with nothing to send is not the
-		 * client's fault; a body that stopped coming is. */
-		if (c->up && !c->out.len && c->p && c->p->event == HTTP_EV_DONE)
+		 * client's fault; a body that stopped coming is. A stream may
+		 * wait for ever; any other answer has its own bound. */
+		if (c->up && !c->out.len && c->p && c->p->event == HTTP_EV_DONE) {
+			unsigned wait = strcmp(c->method, "GET") && strcmp(c->method, "HEAD") ?
+						CONTROL_WRITE_WAIT_MS : ctl->read_wait_ms;
+
+			if (c->stream == STREAM_NONE && now - c->up_active_ms > wait)
+				upstream_expire(c->up, wait);
 			continue;
+		}
 		if (now - c->active_ms > HTTP_IDLE_TIMEOUT_MS)
 			conn_close(c);
 	}

@@ -58,9 +58,28 @@
 #define CONTROL_AUTH_LOG_PER_SEC 10
 /* How often the timeouts are checked. */
 #define CONTROL_SWEEP_MS 1000
+/* Requests that never end, passed on at once: journal follows (PID 1
+ * takes API_FOLLOW_MAX = 32 of its 64 connections, so these stay well
+ * below and leave room for the node's own clients) and KV watches (each
+ * a connection to pith-kv, which takes 4096). Past a limit: 503. */
+#define CONTROL_FOLLOW_MAX 24
+#define CONTROL_FOLLOW_PER_CRED_MAX 8
+#define CONTROL_WATCH_MAX 512
+#define CONTROL_WATCH_PER_CRED_MAX 128
+/* How long a request that is not a stream may wait on its upstream
+ * without a byte from it: a read (--upstream-timeout), and a write, which
+ * may wait for a unit's job (its TimeoutStartSec= and TimeoutStopSec=). */
+#define CONTROL_READ_WAIT_MS (30 * 1000)
+#define CONTROL_WRITE_WAIT_MS (15 * 60 * 1000)
 
 struct control;
 struct upstream;
+
+enum conn_stream {
+	STREAM_NONE,
+	STREAM_FOLLOW,		/* GET /v1/journal?follow=1 */
+	STREAM_WATCH,		/* GET /v2/keys/...?wait=true */
+};
 
 enum conn_phase {
 	CONN_HANDSHAKE,		/* TLS not finished */
@@ -100,6 +119,11 @@ struct conn {
 	bool discard_body;	/* read the body and drop it */
 	bool closing_after;	/* close once the answer is out */
 	enum auth_role role;
+	/* Who, for the limits per credential: "token:" and 16 hex digits of
+	 * its digest, or "cert:" and the certificate's CN. */
+	char cred[TLS_NAME_MAX + 8];
+	enum conn_stream stream;	/* what the upstream is, while there is one */
+	uint64_t up_active_ms;	/* the upstream was opened or last sent a byte */
 	char method[HTTP_METHOD_MAX + 1];
 	int status;		/* what was answered, for the metrics */
 	int route;		/* enum stats_route */
@@ -126,6 +150,7 @@ struct control {
 	unsigned nconns;
 	unsigned conn_max;
 	unsigned conn_per_client_max;
+	unsigned read_wait_ms;
 	struct loop_timer sweep;
 	/* Connections and upstreams closed during an event batch are freed
 	 * after it (the batch may still hold events for them). */
@@ -182,6 +207,9 @@ bool upstream_started(const struct upstream *u);
 size_t upstream_pending(const struct upstream *u);
 /* The client drained its output: resume reading the answer. */
 void upstream_resume(struct upstream *u);
+/* Nothing came from the upstream in ms: 504 (or, with the answer begun,
+ * the connection closes). */
+void upstream_expire(struct upstream *u, unsigned ms);
 /* Free the upstreams closed during the last batch. */
 void upstream_reap(struct control *ctl);
 

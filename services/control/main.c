@@ -34,7 +34,9 @@ static const char usage[] =
 	"  --kv ADDR:PORT         the KV's client API, IPv4 (default " CONTROL_KV_ADDR ":2379)\n"
 	"  --max-connections N    open connections at once (default 1024)\n"
 	"  --max-connections-per-client N\n"
-	"                         from one client address (default 64)\n";
+	"                         from one client address (default 64)\n"
+	"  --upstream-timeout S   seconds a read may wait on PID 1 or the KV\n"
+	"                         without an answer (default 30)\n";
 
 static struct control ctl;
 
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
 		{ "kv", required_argument, NULL, 'K' },
 		{ "max-connections", required_argument, NULL, 'm' },
 		{ "max-connections-per-client", required_argument, NULL, 'M' },
+		{ "upstream-timeout", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
 	ctl.kv_port = CONTROL_KV_PORT;
 	ctl.conn_max = CONTROL_CONN_MAX;
 	ctl.conn_per_client_max = CONTROL_CONN_PER_CLIENT_MAX;
+	ctl.read_wait_ms = CONTROL_READ_WAIT_MS;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_addr = optarg; break;
@@ -138,6 +142,9 @@ int main(int argc, char **argv)
 		case 'M':
 			ctl.conn_per_client_max =
 				parse_count("--max-connections-per-client", optarg, 1u << 20);
+			break;
+		case 'U':
+			ctl.read_wait_ms = 1000 * parse_count("--upstream-timeout", optarg, 3600);
 			break;
 		case 'V': printf("pith-control %s\n", PITH_VERSION); return 0;
 		case 'h': fputs(usage, stdout); return 0;

@@ -105,6 +105,7 @@ static enum auth_role authenticate(struct conn *c)
 	if (!authz) {
 		if (cert_role != AUTH_NONE) {
 			c->by_cert = true;
+			snprintf(c->cred, sizeof(c->cred), "cert:%s", peer->cn);
 			return cert_role;
 		}
 		if (peer->verified) {
@@ -139,6 +140,9 @@ static enum auth_role authenticate(struct conn *c)
 		conn_respond_error(c, 401, "invalid token");
 		return AUTH_NONE;
 	}
+	snprintf(c->cred, sizeof(c->cred), "token:");
+	for (int i = 0; i < 8; i++)
+		snprintf(c->cred + 6 + 2 * i, 3, "%02x", en->hash[i]);
 	return en->role;
 }
 
@@ -172,6 +176,68 @@ static bool reads_only(const struct conn *c)
 	return method_is(c, "GET") || method_is(c, "HEAD");
 }
 
+/* --- streams ------------------------------------------------------------ */
+
+/* PID 1 follows the journal for follow= a number other than 0 (and
+ * answers anything else that is no number 400). */
+static bool is_follow(const char *target)
+{
+	char v[32];
+
+	if (http_query_get(target, "follow", v, sizeof(v)) < 0 || !*v || v[strspn(v, "0123456789")])
+		return false;
+	return v[strspn(v, "0")] != 0;
+}
+
+/* A v2 watch: wait= true as Go's strconv.ParseBool reads it. */
+static bool is_watch(const char *path, const char *target)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	char v[8];
+
+	if (strncmp(path, "/v2/keys", 8) || http_query_get(target, "wait", v, sizeof(v)) < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcmp(v, yes[i]))
+			return true;
+	return false;
+}
+
+/* Streams of this kind open now: in all, and of c's credential. */
+static void streams_count(const struct conn *c, enum conn_stream kind, unsigned *all,
+			  unsigned *mine)
+{
+	*all = *mine = 0;
+	for (const struct conn *o = c->ctl->conns; o; o = o->next)
+		if (o != c && o->up && o->stream == kind) {
+			(*all)++;
+			*mine += !strcmp(o->cred, c->cred);
+		}
+}
+
+/* Whether another stream of this kind may open; if not, c is answered. */
+static bool stream_allowed(struct conn *c, enum conn_stream kind)
+{
+	const char *what = kind == STREAM_FOLLOW ? "journal follows" : "watches";
+	unsigned all, mine;
+	unsigned max = kind == STREAM_FOLLOW ? CONTROL_FOLLOW_MAX : CONTROL_WATCH_MAX;
+	unsigned mine_max = kind == STREAM_FOLLOW ? CONTROL_FOLLOW_PER_CRED_MAX :
+						    CONTROL_WATCH_PER_CRED_MAX;
+
+	streams_count(c, kind, &all, &mine);
+	if (mine >= mine_max) {
+		conn_respond_error(c, 503, "too many %s open with this credential (%u); "
+				   "close one first", what, mine_max);
+		return false;
+	}
+	if (all >= max) {
+		conn_respond_error(c, 503, "too many %s open on this node (%u); try again later",
+				   what, max);
+		return false;
+	}
+	return true;
+}
+
 static void pass_on(struct conn *c, const char *target, bool add_metrics)
 {
 	bool kv = c->route == ROUTE_KV;
@@ -183,6 +249,7 @@ static void pass_on(struct conn *c, const char *target, bool add_metrics)
 					       "the node's init is not reachable");
 		return;
 	}
+	c->up_active_ms = loop_now_ms();
 	if (c->p->expect_continue)
 		buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 }
@@ -208,6 +275,7 @@ void route_request(struct conn *c)
 	char path[1024];
 	int r;
 
+	c->stream = STREAM_NONE;
 	if (c->over_limit) {
 		c->closing_after = true;
 		return conn_respond_error(c, 503, "too many connections from %s", c->peer);
@@ -279,7 +347,19 @@ void route_request(struct conn *c)
 		return pass_on(c, "/v1/metrics", true);
 	case ROUTE_KV:
 		c->discard_body = false;
+		if (is_watch(path, target) && reads_only(c)) {
+			if (!stream_allowed(c, STREAM_WATCH))
+				return;
+			c->stream = STREAM_WATCH;
+		}
 		return pass_on(c, target, false);
+	case ROUTE_JOURNAL:
+		if (is_follow(target) && reads_only(c)) {
+			if (!stream_allowed(c, STREAM_FOLLOW))
+				return;
+			c->stream = STREAM_FOLLOW;
+		}
+		break;
 	case ROUTE_OTHER:
 		if (strncmp(path, "/v1/", 4))
 			return conn_respond_error(c, 404, "No such route: %s", path);

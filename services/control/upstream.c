@@ -136,6 +136,25 @@ static void fail(struct upstream *u, const char *why)
 	conn_answer_done(c);
 }
 
+void upstream_expire(struct upstream *u, unsigned ms)
+{
+	struct conn *c = u->c;
+	bool sent = u->head_sent;
+	const char *who = c->route == ROUTE_KV ? "key-value store" : "init";
+
+	log_warn("upstream: %s %s: no answer from the node's %s in %u s", c->method,
+		 http_request_target(c->p), who, ms / 1000);
+	upstream_free(u);
+	c->up = NULL;
+	c->closing_after = true;
+	if (!sent) {
+		conn_respond_error(c, 504, "the node's %s did not answer in %u s", who, ms / 1000);
+		conn_kick(c);
+		return;
+	}
+	conn_answer_done(c);
+}
+
 /* Fields of an answer that describe its connection or framing: the
  * client gets its own. */
 static bool hop_by_hop(const char *name)
@@ -300,6 +319,7 @@ static void upstream_event(struct loop *l, int fd, uint32_t events, void *arg)
 				fail(u, n == 0 ? "closed before the answer was complete" : strerror(errno));
 				return;
 			}
+			c->up_active_ms = loop_now_ms();
 			if (feed(u, data, (size_t)n))
 				return;
 			if (c->out.len > CONTROL_OUT_HIGH)

@@ -613,6 +613,122 @@ def test_connections_past_the_per_client_limit_get_503(tmp_path):
         init.cleanup()
 
 
+def open_stream(control, target, token, source="127.0.0.1"):
+    """A request that may never end, over TLS from source: (socket, the
+    answer's status, the bytes read so far)."""
+    raw = socket.create_connection(("127.0.0.1", control.port), timeout=WAIT, source_address=(source, 0))
+    s = control.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % (target, token)).encode())
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(65536)
+        assert chunk, "closed before an answer: %r" % got
+        got += chunk
+    return s, int(got.split(b" ", 2)[1]), got
+
+
+def read_only_tokens(control, n):
+    """n new read-only tokens, read by control on SIGHUP."""
+    tokens = [gen(control.creds.dir, "token", "--role", "read-only", "--name", "ro%d" % i) for i in range(n)]
+    control.proc.send_signal(signal.SIGHUP)
+    wait_until("the reload", lambda: "credentials read again" in control.log())
+    return tokens
+
+
+def test_journal_follows_have_limits_per_credential_and_per_node_below_pid1s(tmp_path):
+    """A follow never ends. One read-only token used to be able to open 64
+    and so take every connection of PID 1's API: then no request from
+    anyone was answered. Now a credential may follow 8 at once and the
+    node 24 (PID 1 itself takes 32 of its 64), and with every slot
+    taken, an admin over HTTPS and root on the local socket are served."""
+    init, control = start(tmp_path)
+    held = []
+    try:
+        tokens = read_only_tokens(control, 3)
+        for i in range(8):
+            s, status, _ = open_stream(control, "/v1/journal?follow=1&lines=0", control.creds.reader)
+            held.append(s)
+            assert status == 200, i
+        s, status, got = open_stream(control, "/v1/journal?follow=1&lines=0", control.creds.reader)
+        held.append(s)
+        assert status == 503, got
+        assert b"too many journal follows open with this credential (8)" in got
+        # Not a stream: answered as ever.
+        assert open_stream(control, "/v1/journal?follow=0&lines=1", control.creds.reader)[1] == 200
+        for t in tokens[:2]:
+            for i in range(8):
+                s, status, _ = open_stream(control, "/v1/journal?follow=1&lines=0", t)
+                held.append(s)
+                assert status == 200
+        s, status, got = open_stream(control, "/v1/journal?follow=1&lines=0", tokens[2])
+        held.append(s)
+        assert status == 503, got
+        assert b"too many journal follows open on this node (24)" in got
+        assert control.curl(control.url("/v1/units"), token=control.creds.admin)[0] == 200
+        assert init.get("/v1/units", timeout=WAIT).status == 200
+        held.pop(0).close()
+        wait_until("a follow's slot to come free",
+                   lambda: open_stream(control, "/v1/journal?follow=1&lines=0", tokens[2])[1] == 200)
+    finally:
+        for s in held:
+            s.close()
+        control.stop()
+        init.cleanup()
+
+
+def test_watches_through_the_control_port_have_a_limit_per_credential(kv_node):
+    """Each watch holds a connection to pith-kv: 128 per credential, and
+    the 129th is answered 503 while other requests go on."""
+    control, kv = kv_node
+    held = []
+    try:
+        for i in range(129):
+            # 64 connections at most from one address.
+            s, status, got = open_stream(control, "/v2/keys/watched?wait=true", control.creds.reader,
+                                         source="127.0.2.%d" % (1 + i // 60))
+            held.append(s)
+            if i < 128:
+                assert status == 200, (i, got)
+        assert status == 503, got
+        assert b"too many watches open with this credential (128)" in got
+        assert https_get(control, "/v2/keys/watched",
+                         {"Authorization": "Bearer " + control.creds.reader})[0] == 404
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_read_waits_on_a_silent_init_no_longer_than_the_upstream_timeout(tmp_path):
+    """PID 1 stopped: a read is answered 504 after --upstream-timeout; a
+    follow, which waits by design, stays open and goes on afterwards."""
+    init, control = start(tmp_path, "--upstream-timeout", "1")
+    try:
+        follow, status, _ = open_stream(control, "/v1/journal?follow=1&lines=0", control.creds.reader)
+        assert status == 200
+        init.proc.send_signal(signal.SIGSTOP)
+        try:
+            code, body, _ = control.curl(control.url("/v1/units"), token=control.creds.reader)
+        finally:
+            init.proc.send_signal(signal.SIGCONT)
+        assert code == 504, body
+        assert json.loads(body)["error"] == "the node's init did not answer in 1 s"
+        assert control.curl(control.url("/v1/units"), token=control.creds.reader)[0] == 200
+        # The follow outlived the timeout: new entries still reach it.
+        assert init.request("PUT", "/v1/units/said.service/file",
+                            "[Service]\nType=oneshot\nExecStart=/bin/echo after-the-stop\n").status in (200, 201)
+        init.start_unit("said.service")
+        follow.settimeout(WAIT)
+        got = b""
+        while b"after-the-stop" not in got:
+            chunk = follow.recv(65536)
+            assert chunk, got
+            got += chunk
+        follow.close()
+    finally:
+        control.stop()
+        init.cleanup()
+
+
 def test_reboot_over_https_takes_init_down(tmp_path):
     init, control = start(tmp_path)
     try:

@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import signal
+import socket
 import time
 
 import pytest
@@ -1825,6 +1826,55 @@ def test_journal_follow_streams_new_entries_chunked(init):
     finally:
         c.close()
     assert init.get("/v1/units").status == 200  # a follower going away is no trouble
+
+
+def test_past_its_connection_limit_pid1_answers_503_at_once(init):
+    """64 idle connections hold every slot of PID 1's API. The 65th is
+    accepted, answered 503 and closed: it does not wait in the listen
+    queue, where it would hang its client and wake PID 1's loop on every
+    turn. Once the slots are free, requests are served again."""
+    init.start()
+    held = []
+    try:
+        for _ in range(64):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(init.sock)
+            held.append(s)
+        for _ in range(2):
+            r = init.get("/v1/units", timeout=WAIT)
+            assert r.status == 503, r
+            assert r.json()["error"] == "Too many API connections (64); try again later."
+    finally:
+        for s in held:
+            s.close()
+    wait_until("the API to serve again", lambda: init.get("/v1/units", timeout=WAIT).status == 200)
+
+
+def test_journal_followers_have_their_own_limit_below_the_connection_limit(init):
+    """A follow never ends, so at most 32 run at once; the 33rd is answered
+    503, and with 32 following, ordinary requests are still served."""
+    init.start()
+    follows = []
+
+    def follow():
+        # The answer holds the socket (Connection: close): keep it open.
+        c = UnixHTTPConnection(init.sock, timeout=WAIT)
+        c.request("GET", "/v1/journal?follow=1&lines=0")
+        r = c.getresponse()
+        follows.append(r)
+        return r.status
+
+    try:
+        for _ in range(32):
+            assert follow() == 200
+        assert follow() == 503
+        assert json.loads(follows.pop().read())["error"] == "Too many journal followers (32); try again later."
+        assert init.get("/v1/units").status == 200
+        follows.pop(0).close()
+        wait_until("a follower's slot to come free", lambda: follow() == 200 or follows.pop().close())
+    finally:
+        for r in follows:
+            r.close()
 
 
 def test_journalctl_shows_the_last_lines_of_a_unit(init):
