@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import time
+from unittest import mock
 
 import pytest
 import requests
@@ -676,21 +677,31 @@ def test_journal_follows_have_limits_per_credential_and_per_node_below_pid1s(tmp
         init.cleanup()
 
 
-def test_watches_through_the_control_port_have_a_limit_per_credential(kv_node):
-    """Each watch holds a connection to pith-kv: 128 per credential, and
-    the 129th is answered 503 while other requests go on."""
+def test_watches_through_the_control_port_have_limits_per_credential_and_per_node(kv_node):
+    """Each watch holds a connection to pith-kv: 128 per credential and 512
+    per node; past either the watch is answered 503 while other requests
+    go on."""
     control, kv = kv_node
+    tokens = [control.creds.reader] + read_only_tokens(control, 4)
     held = []
+
+    def watch(token):
+        # 64 connections at most from one address.
+        s, status, got = open_stream(control, "/v2/keys/watched?wait=true", token,
+                                     source="127.0.2.%d" % (1 + len(held) // 60))
+        held.append(s)
+        return status, got
+
     try:
-        for i in range(129):
-            # 64 connections at most from one address.
-            s, status, got = open_stream(control, "/v2/keys/watched?wait=true", control.creds.reader,
-                                         source="127.0.2.%d" % (1 + i // 60))
-            held.append(s)
-            if i < 128:
-                assert status == 200, (i, got)
+        for token in tokens[:4]:
+            for i in range(128):
+                assert watch(token) == (200, mock.ANY), i
+            status, got = watch(token)
+            assert status == 503, got
+            assert b"too many watches open with this credential (128)" in got
+        status, got = watch(tokens[4])
         assert status == 503, got
-        assert b"too many watches open with this credential (128)" in got
+        assert b"too many watches open on this node (512)" in got
         assert https_get(control, "/v2/keys/watched",
                          {"Authorization": "Bearer " + control.creds.reader})[0] == 404
     finally:
