@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,14 +56,20 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 	}
 }
 
-/* The same client address (the port aside)? */
+/* The same client, for the per-client limit: the same IPv4 address, or
+ * the same IPv6 /64 (a host's usual share of a network: an address
+ * within it costs a client nothing to change). */
 static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return false;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
+	if (a->ss_family == AF_INET6) {
+		const struct in6_addr *x = &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr;
+		const struct in6_addr *y = &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr;
+		bool v4 = IN6_IS_ADDR_V4MAPPED(x) || IN6_IS_ADDR_V4MAPPED(y);
+
+		return !memcmp(x, y, v4 ? 16 : 8);
+	}
 	return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
 	       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
 }
@@ -103,6 +111,7 @@ static void conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage *ss)
 {
 	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *quietest = NULL;
 	unsigned same = 0;
 	int one = 1;
 
@@ -120,11 +129,25 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 	c->fd = fd;
 	c->addr = *ss;
 	addr_text(ss, c->peer, sizeof(c->peer));
-	c->accepted_ms = c->active_ms = loop_now_ms();
-	for (struct conn *o = ctl->conns; o; o = o->next)
-		if (same_client(&o->addr, ss))
-			same++;
-	c->over_limit = same >= ctl->conn_per_client_max;
+	c->accepted_ms = c->active_ms = c->quiet_since_ms = loop_now_ms();
+	for (struct conn *o = ctl->conns; o; o = o->next) {
+		if (!same_client(&o->addr, ss))
+			continue;
+		same++;
+		if (!o->in_request && (!quietest || o->quiet_since_ms < quietest->quiet_since_ms))
+			quietest = o;
+	}
+	/* At the limit, the client's connection that has gone longest
+	 * without completing a request head makes room: slow or half-open
+	 * connections cannot lock out a request from the same address (an
+	 * operator may share it, behind a NAT, with whoever sends them). Only
+	 * when every one is in a request is the new one refused. */
+	if (same >= ctl->conn_per_client_max) {
+		if (quietest)
+			conn_close(quietest);
+		else
+			c->over_limit = true;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A peer that vanished while a journal follows with nothing to say
 	 * is found by TCP keepalive: about two minutes. */
@@ -242,6 +265,8 @@ void conn_close(struct conn *c)
 	loop_io_del(ctl->loop, &c->io);
 	close(c->fd);
 	c->fd = -1;
+	ctl->held -= c->held;
+	c->held = 0;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -422,6 +447,7 @@ static void process_input(struct conn *c)
 			goto out;
 		case HTTP_EV_HEAD:
 			c->in_request = true;
+			c->quiet_since_ms = loop_now_ms();
 			c->answered = false;
 			c->discard_body = false;
 			c->closing_after = false;
@@ -495,7 +521,56 @@ static void tls_failed(struct conn *c, int err)
 			 c->phase == CONN_HANDSHAKE ? "handshake" : "connection", tls_strerror(err));
 }
 
+/* What each connection holds: its buffers' memory and what waits in the
+ * kernel's send queue for its client (a client that does not read fills
+ * that first, by megabytes, and the cgroup is charged for it). Then the
+ * connection holding the most goes, until all hold no more than
+ * --max-buffered together. Done by the sweep: between two, no
+ * connection grows by more than its own bounds allow. */
+static void held_enforce(struct control *ctl)
+{
+	ctl->held = 0;
+	for (struct conn *o = ctl->conns; o; o = o->next) {
+		int q = 0;
+
+		if (o->fd >= 0 && ioctl(o->fd, SIOCOUTQ, &q) < 0)
+			q = 0;
+		o->held = o->in.cap + o->out.cap + (size_t)(q > 0 ? q : 0);
+		ctl->held += o->held;
+	}
+	while (ctl->held > ctl->held_max) {
+		struct conn *most = NULL;
+
+		for (struct conn *o = ctl->conns; o; o = o->next)
+			if (!most || o->held > most->held)
+				most = o;
+		if (!most || !most->held)
+			return;
+		stats_buffer_closed();
+		if (ctl->auth_logged < CONTROL_AUTH_LOG_PER_SEC) {
+			ctl->auth_logged++;
+			log_warn("conn: %s: closed: it held %zu KiB, and all connections %zu KiB of %zu",
+				 most->peer, most->held >> 10, ctl->held >> 10, ctl->held_max >> 10);
+		}
+		conn_close(most);
+	}
+}
+
+static void conn_pump_once(struct conn *c);
+
+/* Emptied large buffers give back their memory. */
 static void conn_pump(struct conn *c)
+{
+	conn_pump_once(c);
+	if (c->fd < 0)
+		return;
+	if (!c->in.len && c->in.cap > CONTROL_BUF_KEEP)
+		buf_free(&c->in);
+	if (!c->out.len && c->out.cap > CONTROL_BUF_KEEP)
+		buf_free(&c->out);
+}
+
+static void conn_pump_once(struct conn *c)
 {
 	br_ssl_engine_context *eng = &c->tls->sc.eng;
 	uint64_t now = loop_now_ms();
@@ -649,6 +724,7 @@ static void sweep(struct loop *l, void *arg)
 		if (now - c->active_ms > HTTP_IDLE_TIMEOUT_MS)
 			conn_close(c);
 	}
+	held_enforce(ctl);
 	if (ctl->listen_paused) {
 		ctl->listen_paused = false;
 		loop_io_mod(ctl->loop, &ctl->listen_io, EPOLLIN);

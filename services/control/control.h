@@ -42,6 +42,9 @@
  * closed at once (a TLS handshake costs more than the refusal is worth). */
 #define CONTROL_CONN_MAX 1024
 #define CONTROL_CONN_PER_CLIENT_MAX 64
+/* Descriptors: each connection and the upstream it may have, and these
+ * for the rest (listening socket, signals, the loop, files read). */
+#define CONTROL_FD_SPARE 64
 /* Largest request body passed on: a unit file (PID 1 takes 1 MiB). */
 #define CONTROL_BODY_MAX (1024 * 1024)
 /* Plaintext received and not yet parsed (pipelined requests) before the
@@ -53,6 +56,15 @@
 #define CONTROL_OUT_LOW (64 * 1024)
 /* Request bytes waiting for the upstream before the client is not read. */
 #define CONTROL_UP_HIGH (256 * 1024)
+/* What all connections hold together (--max-buffered): their buffers'
+ * memory and the kernel's send queues. Past it, the connection holding
+ * the most is closed. A client that pipelines and never reads holds a few
+ * MiB of send queue and CONTROL_IN_MAX + CONTROL_OUT_HIGH; without a
+ * bound for the process, a few dozen of them pass the unit's MemoryMax=96M,
+ * which is charged for both. */
+#define CONTROL_BUFFERED_MAX (32 * 1024 * 1024)
+/* An emptied buffer larger than this gives its memory back. */
+#define CONTROL_BUF_KEEP (16 * 1024)
 /* Refused credentials are logged at most this often per second; the rest
  * are counted and the count logged. */
 #define CONTROL_AUTH_LOG_PER_SEC 10
@@ -110,6 +122,7 @@ struct conn {
 	bool tls_logged;	/* the handshake's failure was logged */
 	bool close_sent;	/* close_notify is queued: close once it is out */
 	bool by_cert;		/* authenticated by its client certificate */
+	size_t held;		/* what it held at the last sweep */
 	uint64_t linger_until;	/* CONN_LINGER: close by then */
 	size_t lingered;	/* bytes dropped so far */
 
@@ -132,6 +145,7 @@ struct conn {
 
 	/* Timeouts, in loop_now_ms(). */
 	uint64_t accepted_ms;
+	uint64_t quiet_since_ms;	/* accepted, or its last request head completed */
 	uint64_t head_started_ms;	/* first byte of the request being read; 0 if none */
 	uint64_t active_ms;	/* the last byte moved either way */
 
@@ -151,6 +165,8 @@ struct control {
 	unsigned conn_max;
 	unsigned conn_per_client_max;
 	unsigned read_wait_ms;
+	size_t held;		/* what all held at the last sweep */
+	size_t held_max;	/* --max-buffered */
 	struct loop_timer sweep;
 	/* Connections and upstreams closed during an event batch are freed
 	 * after it (the batch may still hold events for them). */
@@ -226,6 +242,7 @@ enum stats_route {
 	ROUTE_NROUTES,
 };
 void stats_request(int route, const char *method, int status, uint64_t usec);
+void stats_buffer_closed(void);
 void stats_auth_refused(void);
 void stats_tls_failed(void);
 void stats_conn(int delta);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -36,7 +37,9 @@ static const char usage[] =
 	"  --max-connections-per-client N\n"
 	"                         from one client address (default 64)\n"
 	"  --upstream-timeout S   seconds a read may wait on PID 1 or the KV\n"
-	"                         without an answer (default 30)\n";
+	"                         without an answer (default 30)\n"
+	"  --max-buffered MIB     buffer memory of all connections together\n"
+	"                         (default 32)\n";
 
 static struct control ctl;
 
@@ -64,6 +67,29 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		 ctl.tokens->n, ctl.cas.n);
 }
 
+/* Room for every connection and its upstream, as far as the hard limit
+ * allows (the unit sets LimitNOFILE=); where it does not, fewer
+ * connections, so that an accept never fails for want of a descriptor. */
+static void fd_limit_raise(void)
+{
+	rlim_t need = 2 * (rlim_t)ctl.conn_max + CONTROL_FD_SPARE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < need) {
+		unsigned max = rl.rlim_cur > 2 * CONTROL_FD_SPARE ?
+				       (unsigned)((rl.rlim_cur - CONTROL_FD_SPARE) / 2) : CONTROL_FD_SPARE / 2;
+
+		log_warn("only %llu file descriptors: %u connections at most, not %u",
+			 (unsigned long long)rl.rlim_cur, max, ctl.conn_max);
+		ctl.conn_max = max;
+	}
+}
+
 static unsigned parse_count(const char *flag, const char *s, unsigned max)
 {
 	char *end;
@@ -88,6 +114,7 @@ int main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, 'm' },
 		{ "max-connections-per-client", required_argument, NULL, 'M' },
 		{ "upstream-timeout", required_argument, NULL, 'U' },
+		{ "max-buffered", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -110,6 +137,7 @@ int main(int argc, char **argv)
 	ctl.conn_max = CONTROL_CONN_MAX;
 	ctl.conn_per_client_max = CONTROL_CONN_PER_CLIENT_MAX;
 	ctl.read_wait_ms = CONTROL_READ_WAIT_MS;
+	ctl.held_max = CONTROL_BUFFERED_MAX;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_addr = optarg; break;
@@ -143,6 +171,9 @@ int main(int argc, char **argv)
 			ctl.conn_per_client_max =
 				parse_count("--max-connections-per-client", optarg, 1u << 20);
 			break;
+		case 'B':
+			ctl.held_max = (size_t)parse_count("--max-buffered", optarg, 1u << 16) << 20;
+			break;
 		case 'U':
 			ctl.read_wait_ms = 1000 * parse_count("--upstream-timeout", optarg, 3600);
 			break;
@@ -153,6 +184,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument %s", argv[optind]);
+	fd_limit_raise();
 	if (control_credentials_load(&ctl, &e) < 0)
 		die(EXIT_USAGE, "unable to read the credentials: %s (pith gen makes them; "
 			       "docs/security.md says where they go)", e.msg);

@@ -314,11 +314,14 @@ void route_request(struct conn *c)
 		return pass_on(c, target, false);
 
 	/* Nothing below is reached without a credential. A request refused
-	 * here has its body left unread, so its connection closes. */
-	c->closing_after = c->p->framing != HTTP_BODY_NONE;
+	 * here closes its connection: a client without a credential holds
+	 * no connection for longer than one answer. */
+	c->closing_after = true;
 	c->role = authenticate(c);
 	if (c->role == AUTH_NONE)
 		return;
+	/* Refused for its role, its body is left unread: it closes too. */
+	c->closing_after = c->p->framing != HTTP_BODY_NONE;
 	if (c->role != AUTH_ADMIN && !reads_only(c)) {
 		refused(c, "read-only credential");
 		return conn_respond_error(c, 403, "this credential may only read (GET, HEAD)");

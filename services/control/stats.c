@@ -32,7 +32,7 @@ static struct {
 	uint64_t hist[ROUTE_NROUTES][NBUCKETS + 1];
 	uint64_t sum_usec[ROUTE_NROUTES];
 	uint64_t count[ROUTE_NROUTES];
-	uint64_t auth_refused, tls_failed, conns_total;
+	uint64_t auth_refused, tls_failed, conns_total, buffer_closed;
 	int64_t conns;
 } st;
 
@@ -71,6 +71,11 @@ void stats_auth_refused(void)
 void stats_tls_failed(void)
 {
 	st.tls_failed++;
+}
+
+void stats_buffer_closed(void)
+{
+	st.buffer_closed++;
 }
 
 void stats_conn(int delta)
@@ -123,9 +128,15 @@ int stats_write(struct buf *b, const struct control *ctl)
 			   "pith_control_auth_refused_total %llu\n"
 			   "# HELP pith_control_tls_failures_total TLS connections that failed (handshake or record errors).\n"
 			   "# TYPE pith_control_tls_failures_total counter\n"
-			   "pith_control_tls_failures_total %llu\n",
+			   "pith_control_tls_failures_total %llu\n"
+			   "# HELP pith_control_buffered_bytes Buffer memory held by all connections.\n"
+			   "# TYPE pith_control_buffered_bytes gauge\n"
+			   "pith_control_buffered_bytes %zu\n"
+			   "# HELP pith_control_buffer_closed_total Connections closed for holding the most when all together held too much.\n"
+			   "# TYPE pith_control_buffer_closed_total counter\n"
+			   "pith_control_buffer_closed_total %llu\n",
 			(long long)st.conns, (unsigned long long)st.conns_total,
-			(unsigned long long)st.auth_refused, (unsigned long long)st.tls_failed);
-	(void)ctl;
+			(unsigned long long)st.auth_refused, (unsigned long long)st.tls_failed,
+			ctl->held, (unsigned long long)st.buffer_closed);
 	return r ? -ENOMEM : 0;
 }

@@ -5,6 +5,7 @@ requests, and the pith CLI."""
 
 import os
 import re
+import resource
 import socket
 import ssl
 import subprocess
@@ -58,7 +59,8 @@ class Creds:
 class Control:
     """pith-control on 127.0.0.1:port in front of init's socket."""
 
-    def __init__(self, init, creds, *extra):
+    def __init__(self, init, creds, *extra, nofile=None):
+        """nofile: (soft, hard) descriptor limits to start it with."""
         self.init = init
         self.creds = creds
         self.port = free_port()
@@ -67,14 +69,16 @@ class Control:
         self.proc = subprocess.Popen(
             [CONTROL, "--listen", "127.0.0.1", "--port", str(self.port), "--cert", creds.cert,
              "--key", creds.key, "--ca", creds.ca, "--tokens", creds.tokens, "--socket", init.sock]
-            + list(extra), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            + list(extra), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None)
         log.close()
         wait_until("pith-control to listen", self._listening)
 
     def _listening(self):
         if self.proc.poll() is not None:
             raise AssertionError("pith-control exited with %s:\n%s" % (self.proc.returncode, self.log()))
-        return "listening on" in self.log()
+        # Its own line: an earlier pith-control may have logged to the file.
+        return "listening on 127.0.0.1 port %d " % self.port in self.log()
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

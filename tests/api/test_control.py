@@ -12,6 +12,8 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
+import threading
 import time
 from unittest import mock
 
@@ -19,7 +21,7 @@ import pytest
 import requests
 
 import kvlib
-from controllib import CONTROL, Control, free_port, start, gen
+from controllib import CONTROL, Control, Creds, free_port, start, gen
 from unitlib import ROOT, WAIT, Init, make_root, remove_root, unit, wait_until
 
 HELLO = unit("""
@@ -390,13 +392,16 @@ def test_pipelined_requests_are_answered_in_order(node):
     assert out.rindex(b'{"status":"ok"}') < out.index(b'"machine_id"')
 
 
-def test_a_refused_request_without_a_body_keeps_the_connection(node):
+def test_a_request_without_a_credential_closes_its_connection(node):
+    """A client without a credential holds no connection past its 401:
+    the request pipelined behind is not read."""
     reqs = (b"GET /v1/units HTTP/1.1\r\nHost: x\r\n\r\n"
             b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"Connection: close\r\n\r\n")
     out = node.exchange(reqs)
     assert out.startswith(b"HTTP/1.1 401"), out
-    assert out.count(b"HTTP/1.1 200 OK") == 1, out
-    # With a body it cannot be read safely: the connection closes after the 401.
+    assert b"Connection: close" in out.split(b"\r\n\r\n")[0], out
+    assert b"200 OK" not in out, out
+    # With a body, the same.
     out = node.exchange(b"PUT /v1/units/x.service/file HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
                         b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n")
     assert out.startswith(b"HTTP/1.1 401") and b"Connection: close" in out and b"200 OK" not in out, out
@@ -432,7 +437,8 @@ def test_a_client_that_never_reads_its_answers_costs_bounded_memory(node):
     before = node.rss_kib()
     s = node.tls_socket()
     s.setblocking(False)
-    req = b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n" * 1000
+    # Authenticated: a request without a credential would close the connection.
+    req = (b"GET /nope HTTP/1.1\r\nHost: a\r\n" + auth(node) + b"\r\n") * 1000
     sent = 0
     deadline = time.monotonic() + 8
     while time.monotonic() < deadline and sent < 40 * len(req):
@@ -600,18 +606,208 @@ def test_a_flood_of_idle_connections_costs_little_and_blocks_nobody(node):
 
 # --- limits ------------------------------------------------------------------------------
 
-def test_connections_past_the_per_client_limit_get_503(tmp_path):
+def test_connections_past_the_per_client_limit_get_503_when_all_are_in_requests(tmp_path):
     init, control = start(tmp_path, "--max-connections-per-client", "4")
+    held = []
     try:
-        held = [control.tls_socket() for _ in range(4)]
+        for _ in range(4):
+            s, status, _ = open_stream(control, "/v1/journal?follow=1&lines=0", control.creds.admin)
+            held.append(s)
+            assert status == 200
         out = control.exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(control) + b"\r\n")
         assert out.startswith(b"HTTP/1.1 503"), out
-        for s in held:
-            s.close()
+        held.pop().close()
         wait_until("a free slot", lambda: control.curl(control.url("/healthz"), token=control.creds.admin)[0] == 200)
     finally:
+        for s in held:
+            s.close()
         control.stop()
         init.cleanup()
+
+
+def test_it_raises_its_descriptor_limit_to_hold_every_connection(tmp_path):
+    """Started with 256 descriptors (of a hard 8192), it raises its own
+    limit for 1024 connections and an upstream each: 300 connections,
+    from five addresses, are all served. With 256 the accepts failed."""
+    creds_dir = tmp_path / "c"
+    init, control = start(creds_dir)
+    control.stop()
+    control = Control(init, control.creds, nofile=(256, 8192))
+    held = []
+    try:
+        with open("/proc/%d/limits" % control.proc.pid) as f:
+            soft = int(re.search(r"Max open files\s+(\d+)", f.read()).group(1))
+        assert soft >= 2 * 1024 + 64, soft
+        for i in range(300):
+            raw = socket.create_connection(("127.0.0.1", control.port), timeout=WAIT,
+                                           source_address=("127.0.3.%d" % (1 + i // 60), 0))
+            held.append(control.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1"))
+        for s in held[::30]:
+            s.sendall(b"GET /v1/units HTTP/1.1\r\nHost: x\r\n" + auth(control) + b"Connection: close\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200"), "a connection was not served"
+        assert "file descriptors" not in control.log() and "accept:" not in control.log(), control.log()
+    finally:
+        for s in held:
+            s.close()
+        control.stop()
+        init.cleanup()
+
+
+def test_clients_that_pipeline_and_never_read_are_held_to_one_budget(tmp_path):
+    """Twelve clients pipeline requests and never read their answers. Each
+    holds its answers in the kernel's send queue (charged to the unit's
+    cgroup) and then in pith-control's buffers; all together may hold no
+    more than --max-buffered (1 MiB here): the connection holding the most
+    is closed until they fit, and an honest request is still answered."""
+    init, control = start(tmp_path, "--max-buffered", "1")
+    held = []
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(control) + b"\r\n"
+
+    def stuff(s):
+        try:
+            s.sendall(request * 4000)
+        except (OSError, ssl.SSLError):
+            pass  # the server stopped reading, or closed the connection
+
+    try:
+        threads = []
+        for i in range(12):
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.settimeout(5)
+            raw.bind(("127.0.4.%d" % (1 + i), 0))
+            raw.connect(("127.0.0.1", control.port))
+            s = control.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+            held.append(s)
+            t = threading.Thread(target=stuff, args=(s,))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+
+        def metric(name):
+            code, body, _ = control.curl(control.url("/metrics"), token=control.creds.admin)
+            assert code == 200, body
+            return int(re.search(r"^%s (\d+)$" % name, body, re.M).group(1))
+
+        # The bound is applied once a second, with the timeouts.
+        wait_until("connections closed for the budget", lambda: metric("pith_control_buffer_closed_total") >= 1)
+        assert metric("pith_control_buffered_bytes") <= 1 << 20
+        assert re.search(r"conn: 127\.0\.4\.\d+:\d+: closed: it held \d+ KiB", control.log()), control.log()
+        assert control.curl(control.url("/healthz"), token=control.creds.admin)[0] == 200
+    finally:
+        for s in held:
+            s.close()
+        control.stop()
+        init.cleanup()
+
+
+# Run in a network namespace whose loopback answers for fd00:1::/64 and
+# fd00:2::/64: connections to pith-control from addresses of the first
+# (held open, after the handshake) and then one from each; prints which of
+# the held ones the server closed.
+V6_CLIENTS = r"""
+import json, socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+def conn(src):
+    raw = socket.socket(socket.AF_INET6)
+    raw.settimeout(10)
+    raw.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND: any address of the routes
+    raw.bind((src, 0))
+    raw.connect(("::1", port))
+    return ctx.wrap_socket(raw)
+def closed(s):
+    s.settimeout(0.2)
+    try:
+        return s.recv(1) == b""
+    except (socket.timeout, ssl.SSLWantReadError):
+        return False
+    except (OSError, ssl.SSLError):
+        return True
+held = [conn("fd00:1::%x" % (10 + i)) for i in range(4)]
+out = {}
+extra = conn("fd00:2::1")
+out["other /64"] = [closed(s) for s in held]
+extra2 = conn("fd00:1::ff")
+deadline = time.monotonic() + 10
+while not closed(held[0]) and time.monotonic() < deadline:
+    pass
+out["same /64"] = [closed(s) for s in held]
+print(json.dumps(out))
+"""
+
+
+def test_ipv6_clients_count_by_their_64_for_the_per_client_limit(tmp_path):
+    """An IPv6 client has a /64 to choose addresses from: the per-client
+    limit (4 here) counts the /64. A fifth connection from another address
+    of the same /64 closes the oldest idle one; one from another /64
+    closes nothing."""
+    creds = Creds(str(tmp_path))
+    root = os.path.join(str(tmp_path), "root")
+    os.makedirs(os.path.join(root, "etc", "pith", "units"))
+    init = Init(root).start()
+    ns = "pith-v6-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    proc = None
+    try:
+        for cmd in (["link", "set", "lo", "up"], ["-6", "route", "add", "local", "fd00:1::/64", "dev", "lo"],
+                    ["-6", "route", "add", "local", "fd00:2::/64", "dev", "lo"]):
+            subprocess.run(["ip", "-n", ns] + cmd, check=True)
+        port = 7443
+        log = open(os.path.join(root, "control.log"), "ab")
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, CONTROL, "--listen", "::", "--port", str(port),
+                                 "--cert", creds.cert, "--key", creds.key, "--ca", creds.ca,
+                                 "--tokens", creds.tokens, "--socket", init.sock,
+                                 "--max-connections-per-client", "4"],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        wait_until("pith-control to listen in the namespace",
+                   lambda: "listening on :: port %d " % port in open(os.path.join(root, "control.log")).read())
+        r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", V6_CLIENTS, str(port), creds.ca],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        got = json.loads(r.stdout)
+        assert got["other /64"] == [False] * 4, got
+        assert got["same /64"] == [True, False, False, False], got
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", ns])
+        init.cleanup()
+
+
+def test_half_open_connections_from_an_address_do_not_lock_out_a_request_from_it(node):
+    """300 connections from 127.0.0.1, each with a partial request head:
+    each new one closes the one from that address that has gone longest
+    without completing a head, so a complete request from 127.0.0.1 (an
+    operator behind the same NAT as whoever sends them) is answered, and
+    at most 64 of the 300 are still open."""
+    held = []
+    try:
+        for _ in range(300):
+            s = node.tls_socket()
+            s.sendall(b"GET /v1/units HTTP/1.1\r\nHo")
+            held.append(s)
+        code, body, _ = node.curl(node.url("/healthz"), token=node.creds.admin)
+        assert code == 200, body
+
+        def still_open(s):
+            s.setblocking(False)
+            try:
+                return s.recv(1) != b""
+            except (ssl.SSLWantReadError, BlockingIOError):
+                return True
+            except (OSError, ssl.SSLError):
+                return False
+
+        assert sum(still_open(s) for s in held) <= 64
+        assert still_open(held[-1])
+    finally:
+        for s in held:
+            s.close()
 
 
 def open_stream(control, target, token, source="127.0.0.1"):
