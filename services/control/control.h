@@ -121,7 +121,6 @@ struct conn {
 	bool over_limit;	/* this client had too many connections: 503 */
 	bool tls_logged;	/* the handshake's failure was logged */
 	bool close_sent;	/* close_notify is queued: close once it is out */
-	bool by_cert;		/* authenticated by its client certificate */
 	size_t held;		/* what it held at the last sweep */
 	uint64_t linger_until;	/* CONN_LINGER: close by then */
 	size_t lingered;	/* bytes dropped so far */

@@ -56,11 +56,12 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		return;
 	}
 	/* A handshake under way points at the old credentials, and a
-	 * connection a client certificate opened may have just been revoked
-	 * (a new CA): both close, and their clients connect again. */
+	 * certificate a connection presented may have just been revoked (a
+	 * new CA), whether or not its requests were authenticated by it: all
+	 * close, and their clients connect again. */
 	for (struct conn *c = ctl.conns, *next; c; c = next) {
 		next = c->next;
-		if (c->phase == CONN_HANDSHAKE || c->by_cert)
+		if (c->phase == CONN_HANDSHAKE || c->tls->peer.ncerts)
 			conn_close(c);
 	}
 	log_info("reload: credentials read again (%zu tokens, %zu CA certificates)",

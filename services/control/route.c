@@ -104,7 +104,6 @@ static enum auth_role authenticate(struct conn *c)
 		cert_role = auth_role_parse(peer->org);
 	if (!authz) {
 		if (cert_role != AUTH_NONE) {
-			c->by_cert = true;
 			snprintf(c->cred, sizeof(c->cred), "cert:%s", peer->cn);
 			return cert_role;
 		}

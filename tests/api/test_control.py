@@ -138,6 +138,34 @@ def test_tokens_are_read_again_on_sighup(node):
     assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
 
 
+def test_a_new_ca_closes_every_connection_that_presented_a_certificate(tmp_path):
+    """A connection opened with a client certificate and used with a
+    token (so never authenticated by the certificate) closes when a new
+    CA is read on SIGHUP: the certificate may be what was revoked. One
+    without a certificate stays."""
+    init, control = start(tmp_path)
+    try:
+        with_cert = control.tls_socket(cert=control.creds.client("alice"))
+        without = control.tls_socket()
+        for s in (with_cert, without):
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(control) + b"\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200"), "not served before the reload"
+        gen(os.path.join(str(tmp_path), "new"), "ca")
+        os.replace(os.path.join(str(tmp_path), "new", "ca.crt"), control.creds.ca)
+        control.proc.send_signal(signal.SIGHUP)
+        wait_until("the reload", lambda: "credentials read again" in control.log())
+        with_cert.settimeout(WAIT)
+        try:
+            assert with_cert.recv(65536) == b"", "the connection with a certificate is still open"
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        without.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(control) + b"\r\n")
+        assert without.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        control.stop()
+        init.cleanup()
+
+
 # --- GET /health: etcd's, and the one route without a credential ----------------------
 
 @pytest.fixture(scope="module")
