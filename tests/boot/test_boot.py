@@ -106,6 +106,14 @@ def test_pc_machines_boot_without_an_rng_device_before_the_random_pool_and_power
                              r"^probe: random: pool ready$"])
     seen = [name for _, name in sorted(zip(at, names))]
     assert seen == names, "console order %s, want %s:\n%s" % (seen, names, out[-4000:])
+    # Where the boot's time went, step by step, adds up to the ready line's
+    # time since PID 1 began (the two clocks are read a moment apart).
+    steps = re.search(r"boot: mounts (\d+) ms, config (\d+) ms, ids (\d+) ms, journal (\d+) ms, "
+                      r"cgroups (\d+) ms, units (\d+) ms, nic (\d+) ms, lease (\d+) ms$", out, re.M)
+    assert steps, "no boot breakdown after the ready line:\n%s" % out[-4000:]
+    ready = re.search(r"^pith: ready in (\d+) ms \(init started at (\d+) ms\)", out, re.M)
+    total = int(ready.group(1)) - int(ready.group(2))
+    assert 0 <= total - sum(int(g) for g in steps.groups()) <= 5, (steps.group(0), ready.group(0))
     guest_ms, _ = power_off(n)
     assert guest_ms < 2000
 
