@@ -172,6 +172,74 @@ static int cert_subject(const void *cert, size_t len, const unsigned char **name
 	return 0;
 }
 
+/* Digits at p as a number; -1 if any is not a digit. */
+static int digits(const unsigned char *p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era;
+	int yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (int)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int read_time(const struct der *t, int64_t *out)
+{
+	const unsigned char *p = t->p;
+	int y, mo, d, h, mi, s;
+
+	if (t->tag == DER_UTC_TIME && t->len == 13) {
+		y = digits(p, 2);
+		y += y < 50 ? 2000 : 1900;
+		p += 2;
+	} else if (t->tag == DER_GENERALIZED_TIME && t->len == 15) {
+		y = digits(p, 4);
+		p += 4;
+	} else {
+		return -EINVAL;
+	}
+	mo = digits(p, 2), d = digits(p + 2, 2), h = digits(p + 4, 2);
+	mi = digits(p + 6, 2), s = digits(p + 8, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    s < 0 || s > 60 || p[10] != 'Z')
+		return -EINVAL;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+	return 0;
+}
+
+int cert_validity(const void *cert, size_t len, int64_t *not_before, int64_t *not_after)
+{
+	struct der tbs, el, t;
+
+	if (tbs_open(cert, len, &tbs) < 0)
+		return -EINVAL;
+	if (der_peek(&tbs) == (int)DER_CTX_CONS(0) && der_next(&tbs, &el) < 0)
+		return -EINVAL;
+	/* serialNumber, signature, issuer, then validity. */
+	for (int i = 0; i < 4; i++)
+		if (der_next(&tbs, &el) < 0)
+			return -EINVAL;
+	if (el.tag != DER_SEQUENCE || der_next(&el, &t) < 0 || read_time(&t, not_before) < 0 ||
+	    der_next(&el, &t) < 0 || read_time(&t, not_after) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 /* --- writing one -------------------------------------------------------- */
 
 static int put_oid(struct buf *b, const unsigned char *oid, size_t len)

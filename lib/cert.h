@@ -74,6 +74,13 @@ int cert_make(struct buf *out, const struct cert_request *req, const struct cert
 	      struct err *e);
 
 /*
+ * A certificate's validity period (RFC 5280 section 4.1.2.5), in seconds
+ * since the epoch: UTCTime (years 1950 to 2049) or GeneralizedTime, in
+ * UTC ("Z"), with seconds. 0 or -EINVAL.
+ */
+int cert_validity(const void *cert, size_t len, int64_t *not_before, int64_t *not_after);
+
+/*
  * Find the extension with this OID (its DER contents, without tag and
  * length) in a certificate; *value gets the extension's OCTET STRING
  * contents. 0, -ENOENT, or -EINVAL for a certificate that is not DER.

@@ -196,6 +196,36 @@ static void the_san_holds_the_addresses_given(void **state)
 	pki_free(p);
 }
 
+static void the_validity_period_reads_back_as_made(void **state)
+{
+	/* 2049 is the last UTCTime year, 2050 the first GeneralizedTime one. */
+	static const int64_t when[][2] = {
+		{ 0, 86399 }, { 1700000000, 2524607999 }, { 2524608000, 4102444800 },
+	};
+	struct cert_request r = { .cn = "x" };
+	struct cert_key k;
+	struct buf out = BUF_INIT;
+	struct tls_chain c;
+	struct err e = { 0 };
+	int64_t nb, na;
+
+	assert_int_equal(cert_key_generate(&k), 0);
+	for (size_t i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
+		r.not_before = when[i][0];
+		r.not_after = when[i][1];
+		buf_reset(&out);
+		assert_int_equal(cert_make(&out, &r, &k, NULL, NULL, &e), 0);
+		assert_int_equal(tls_chain_parse(&c, out.data, out.len, "x", &e), 0);
+		assert_int_equal(cert_validity(c.certs[0].data, c.certs[0].data_len, &nb, &na), 0);
+		assert_int_equal(nb, when[i][0]);
+		assert_int_equal(na, when[i][1]);
+		/* Cut anywhere before its end, it is not a certificate. */
+		assert_int_equal(cert_validity(c.certs[0].data, 40, &nb, &na), -EINVAL);
+		tls_chain_free(&c);
+	}
+	buf_free(&out);
+}
+
 static void bad_requests_and_bad_pem_are_refused_with_a_reason(void **state)
 {
 	struct cert_request r = { .cn = "x", .ips = { "300.1.2.3" }, .nips = 1 };
@@ -512,6 +542,7 @@ int main(void)
 		cmocka_unit_test(der_writes_what_it_reads),
 		cmocka_unit_test(made_certificates_validate_against_their_ca_only),
 		cmocka_unit_test(the_san_holds_the_addresses_given),
+		cmocka_unit_test(the_validity_period_reads_back_as_made),
 		cmocka_unit_test(bad_requests_and_bad_pem_are_refused_with_a_reason),
 		cmocka_unit_test(a_handshake_names_the_peer_and_checks_addresses),
 		cmocka_unit_test(records_cross_a_socket_and_its_end_is_told),
