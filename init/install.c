@@ -142,8 +142,10 @@ static void links_remove(struct manager *m, const char *name, const char *target
 	closedir(d);
 }
 
-int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_fn *fn,
-		   void *arg, struct err *e)
+/* manager_enable() without the reload, which may free units: done once,
+ * after the links of u and of its Also= units are all made. */
+static int enable_links(struct manager *m, struct mu *u, bool enable, manager_change_fn *fn,
+			void *arg, struct err *e)
 {
 	const struct unit *x = &u->u;
 	char dir[UNIT_NAME_MAX + 16];
@@ -170,7 +172,7 @@ int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_
 			err_set(e, 0, "Unit %s is a template without DefaultInstance=: enable an instance.", u->name);
 			return -EINVAL;
 		}
-		return manager_enable(m, i, enable, fn, arg, e);
+		return enable_links(m, i, enable, fn, arg, e);
 	}
 	if (!enable) {
 		links_remove(m, u->name, base, fn, arg);
@@ -194,8 +196,16 @@ int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_
 		struct mu *o = manager_unit(m, x->also.v[i]);
 
 		if (o && o != u)
-			manager_enable(m, o, enable, fn, arg, NULL);
+			enable_links(m, o, enable, fn, arg, NULL);
 	}
-	return manager_daemon_reload(m);
+	return 0;
+}
+
+int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_fn *fn,
+		   void *arg, struct err *e)
+{
+	int r = enable_links(m, u, enable, fn, arg, e);
+
+	return r < 0 ? r : manager_daemon_reload(m);
 }
 
