@@ -242,6 +242,7 @@ static void route(struct conn *c)
 	char path[1024], name[UNIT_NAME_MAX + 1], rest[64];
 	struct mu *u;
 	const char *p, *slash;
+	int r;
 
 	if (http_path_decode(http_request_target(&c->p), path, sizeof(path)) < 0)
 		return api_respond_error(c, 400, "Bad request target.");
@@ -295,8 +296,10 @@ static void route(struct conn *c)
 		if (strcmp(method, "GET"))
 			return api_respond_error(c, 405, "Use GET, PUT or DELETE.");
 	}
-	u = manager_unit(m, name);
-	if (!u)
+	r = manager_unit_lookup(m, name, &u);
+	if (r == -ENOENT)
+		return api_unit_unknown(c, name, rest);
+	if (r < 0)
 		return api_respond_error(c, 503, "Unable to load %s.", name);
 	if (!*rest) {
 		if (strcmp(method, "GET"))

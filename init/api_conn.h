@@ -77,6 +77,9 @@ void api_unit_file_get(struct conn *c, struct mu *u);
 void api_unit_file_put(struct conn *c, const char *name);
 void api_unit_file_remove(struct conn *c, const char *name);
 void api_unit_files_list(struct conn *c);
+/* The answers for a name no file defines and nothing names (rest: what
+ * follows it in the path), given without making an entry for it. */
+void api_unit_unknown(struct conn *c, const char *name, const char *rest);
 
 /* The machine routes (api_machine.c). */
 void api_metrics(struct conn *c);

@@ -311,6 +311,43 @@ void api_unit_action(struct conn *c, struct mu *u, const char *action)
 	}
 }
 
+void api_unit_unknown(struct conn *c, const char *name, const char *rest)
+{
+	const char *method = c->p.method;
+	struct buf b = BUF_INIT;
+	struct json j;
+	char q[8];
+	bool no_block;
+
+	/* As route() answers for a not-found entry, in the same order. */
+	if (!*rest) {
+		if (strcmp(method, "GET"))
+			return api_respond_error(c, 405, "Use GET.");
+		return api_respond_error(c, 404, "Unit %s could not be found.", name);
+	}
+	if (!strcmp(rest, "file"))
+		return api_respond_error(c, 404, "No files found for %s.", name);
+	if (strcmp(method, "POST"))
+		return api_respond_error(c, 405, "Use POST.");
+	if (!strcmp(rest, "enable") || !strcmp(rest, "disable"))
+		return api_respond_error(c, 404, "Unit %s does not exist.", name);
+	if (strcmp(rest, "stop"))
+		return api_respond_error(c, 404, "Unit %s not found.", name);
+	/* Stopping what is not there is done at once, as its stop job is. */
+	no_block = http_query_get(http_request_target(&c->p), "no_block", q, sizeof(q)) >= 0 &&
+		   strcmp(q, "0") != 0;
+	json_init(&j, &b, false);
+	json_obj_begin(&j);
+	json_key(&j, "unit");
+	json_str(&j, name);
+	json_key(&j, "job");
+	json_str(&j, "stop");
+	json_key(&j, "result");
+	json_str(&j, no_block ? "queued" : "done");
+	json_obj_end(&j);
+	api_respond_doc(c, no_block ? 202 : 200, &j, &b);
+}
+
 static void change(void *arg, bool link, const char *path, const char *target)
 {
 	struct json *j = arg;

@@ -142,14 +142,33 @@ static void links_remove(struct manager *m, const char *name, const char *target
 	closedir(d);
 }
 
-int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_fn *fn,
-		   void *arg, struct err *e)
+/* Units one enable or disable reaches through Also= and DefaultInstance=;
+ * the rest are left alone. */
+#define ENABLE_UNITS_MAX 64
+
+/* The units an enable has reached: each is done once, so Also= pointing
+ * back (a.service Also=b.service, b.service Also=a.service) ends. */
+struct enable_walk {
+	const struct mu *done[ENABLE_UNITS_MAX];
+	size_t n;
+};
+
+/* manager_enable() without the reload, which may free units: done once,
+ * after the links of u and of its Also= units are all made. */
+static int enable_links(struct manager *m, struct mu *u, bool enable, manager_change_fn *fn,
+			void *arg, struct err *e, struct enable_walk *w)
 {
 	const struct unit *x = &u->u;
 	char dir[UNIT_NAME_MAX + 16];
 	const char *base;
 	int r = 0;
 
+	for (size_t i = 0; i < w->n; i++)
+		if (w->done[i] == u)
+			return 0;
+	if (w->n == ENABLE_UNITS_MAX)
+		return 0;
+	w->done[w->n++] = u;
 	if (u->load == UNIT_MASKED) {
 		err_set(e, 0, "Unit %s is masked.", u->name);
 		return -ESHUTDOWN;
@@ -170,7 +189,7 @@ int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_
 			err_set(e, 0, "Unit %s is a template without DefaultInstance=: enable an instance.", u->name);
 			return -EINVAL;
 		}
-		return manager_enable(m, i, enable, fn, arg, e);
+		return enable_links(m, i, enable, fn, arg, e, w);
 	}
 	if (!enable) {
 		links_remove(m, u->name, base, fn, arg);
@@ -193,9 +212,18 @@ int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_
 	for (size_t i = 0; i < x->also.n; i++) {
 		struct mu *o = manager_unit(m, x->also.v[i]);
 
-		if (o && o != u)
-			manager_enable(m, o, enable, fn, arg, NULL);
+		if (o)
+			enable_links(m, o, enable, fn, arg, NULL, w);
 	}
-	return manager_daemon_reload(m);
+	return 0;
+}
+
+int manager_enable(struct manager *m, struct mu *u, bool enable, manager_change_fn *fn,
+		   void *arg, struct err *e)
+{
+	struct enable_walk w = { .n = 0 };
+	int r = enable_links(m, u, enable, fn, arg, e, &w);
+
+	return r < 0 ? r : manager_daemon_reload(m);
 }
 

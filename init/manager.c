@@ -245,15 +245,20 @@ static void target_orderings(struct manager *m, struct mu *t)
 	}
 }
 
-/* Load every unit the graph names but has not loaded: dependencies are
- * loaded as systemd loads them, on demand. */
-static void load_pending(struct manager *m)
+/*
+ * Load every unit the graph names from id from on but has not loaded:
+ * dependencies are loaded as systemd loads them, on demand. Units are
+ * numbered in the order they are first named, so what a load names is never
+ * below from; a lookup looks only at what it added, not at every unit.
+ */
+static void load_pending(struct manager *m, size_t from)
 {
+	static const enum ug_dep by[] = { UG_WANTED_BY, UG_REQUIRED_BY, UG_BOUND_BY };
 	bool more = true;
 
 	while (more) {
 		more = false;
-		for (size_t i = 0; i < m->graph.nunits; i++) {
+		for (size_t i = from; i < m->graph.nunits; i++) {
 			const char *name = ug_unit_name(&m->graph, (unsigned)i);
 			struct mu *u = i < m->nunits ? m->units[i] : NULL;
 
@@ -266,25 +271,63 @@ static void load_pending(struct manager *m)
 			more = true;
 		}
 	}
-	for (size_t i = 0; i < m->nunits; i++)
-		if (m->units[i])
-			target_orderings(m, m->units[i]);
+	for (size_t i = from; i < m->nunits; i++) {
+		struct mu *o = m->units[i];
+
+		if (!o)
+			continue;
+		target_orderings(m, o);
+		/* A target named o before o was loaded (a load stopped at
+		 * MANAGER_UNITS_MAX): its orderings are owed now. */
+		for (size_t k = 0; k < sizeof(by) / sizeof(by[0]); k++) {
+			size_t cur = 0;
+			unsigned t;
+
+			while (ug_dep_next(&m->graph, o->id, by[k], &cur, &t) == 1)
+				if (t < from && t < m->nunits && m->units[t])
+					target_orderings(m, m->units[t]);
+		}
+	}
+}
+
+/* Does name have a definition: a file in the search directories (its own
+ * or its template's, masked or not) or a built-in one? */
+static bool unit_defined(struct manager *m, const char *name)
+{
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (strcmp(builtin[i].name, name) == 0)
+			return true;
+	return unit_file_exists(name, m->dirs);
+}
+
+int manager_unit_lookup(struct manager *m, const char *name, struct mu **out)
+{
+	struct mu *u = manager_unit_find(m, name);
+	size_t from = m->graph.nunits;
+
+	*out = u;
+	if (u)
+		return 0;
+	if (!unit_name_is_valid(name))
+		return -EINVAL;
+	if (!unit_defined(m, name))
+		return -ENOENT;
+	u = unit_new(m, name);
+	if (!u)
+		return m->nunits >= MANAGER_UNITS_MAX ? -ENOSPC : -ENOMEM;
+	if (u->id < from)
+		from = u->id;
+	unit_load_one(m, u);
+	load_pending(m, from);
+	*out = u;
+	return 0;
 }
 
 struct mu *manager_unit(struct manager *m, const char *name)
 {
-	struct mu *u = manager_unit_find(m, name);
+	struct mu *u;
 
-	if (u)
-		return u;
-	if (!unit_name_is_valid(name))
-		return NULL;
-	u = unit_new(m, name);
-	if (!u)
-		return NULL;
-	unit_load_one(m, u);
-	load_pending(m);
-	return u;
+	return manager_unit_lookup(m, name, &u) == 0 ? u : NULL;
 }
 
 /* --- processes, notify messages, cgroup events -------------------------- */
@@ -430,6 +473,18 @@ static void cg_poll_tick(struct loop *l, void *arg)
 
 /* --- reload, boot, shutdown --------------------------------------------- */
 
+/*
+ * A unit the reload may forget: it has no file any more and holds nothing
+ * (inactive, no job, no process, no control group). If a unit still names
+ * it, it comes back as a new not-found entry; if none does, it is gone, as
+ * systemd collects such units.
+ */
+static bool unit_collectable(struct manager *m, const struct mu *u)
+{
+	return u->active == MU_INACTIVE && !u->job && u->main_pid <= 0 && u->control_pid <= 0 &&
+	       !u->cgroup && !u->reload_done && !unit_defined(m, u->name);
+}
+
 int manager_daemon_reload(struct manager *m)
 {
 	struct mu **old = m->units;
@@ -447,6 +502,12 @@ int manager_daemon_reload(struct manager *m)
 
 		if (!u)
 			continue;
+		if (unit_collectable(m, u)) {
+			service_release(u);
+			unit_free(&u->u);
+			free(u);
+			continue;
+		}
 		if (ug_unit_add(&m->graph, u->name, &id) < 0 || slot_put(m, id, u) < 0) {
 			r = -ENOMEM;
 			continue;
@@ -463,7 +524,7 @@ int manager_daemon_reload(struct manager *m)
 		unit_load_one(m, u);
 		ug_unit_set_active(&m->graph, u->id, manager_ug_active(u->active));
 	}
-	load_pending(m);
+	load_pending(m, 0);
 	return r;
 }
 

@@ -191,8 +191,16 @@ struct manager_config {
 
 int manager_init(struct manager *m, const struct manager_config *c);
 
-/* Load name (and what it names) if it is not loaded yet. NULL for an
- * invalid name, or when out of memory. */
+/*
+ * The unit called name: the entry already known, or else one loaded from
+ * its file (with what it names). A name that nothing has named and that no
+ * file (nor a built-in unit) defines gets no entry: a lookup of a unit that
+ * does not exist leaves nothing behind, however many are made. 0 with *u
+ * set; -ENOENT for such a name; -EINVAL for an invalid one; -ENOSPC past
+ * MANAGER_UNITS_MAX; -ENOMEM.
+ */
+int manager_unit_lookup(struct manager *m, const char *name, struct mu **u);
+/* The same, NULL for any failure. */
 struct mu *manager_unit(struct manager *m, const char *name);
 /* Only if already known. */
 struct mu *manager_unit_find(struct manager *m, const char *name);
@@ -208,7 +216,10 @@ int manager_job(struct manager *m, struct mu *u, enum ug_job_type type, job_done
 int manager_reload_unit(struct manager *m, struct mu *u, job_done_fn *done, void *arg,
 			struct err *e);
 
-/* Read every unit file again, keeping what runs. 0 or -errno. */
+/* Read every unit file again, keeping what runs. A unit left without a
+ * file that holds nothing (inactive, no job, no process) is forgotten; if
+ * another unit still names it, it is there again as not-found. Pointers to
+ * such units are no longer valid. 0 or -errno. */
 int manager_daemon_reload(struct manager *m);
 
 /* enable/disable: links per [Install]; each change reported through fn. */

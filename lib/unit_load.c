@@ -190,36 +190,63 @@ static char *join(const char *dir, const char *name, const char *suffix)
 	return asprintf(&p, "%s/%s%s", dir, name, suffix) < 0 ? NULL : p;
 }
 
+/* How many of dirs are searched. */
+static size_t dirs_count(const char *const *dirs)
+{
+	size_t nd = 0;
+
+	while (dirs[nd] && nd < 16)
+		nd++;
+	return nd;
+}
+
+/* The file name loads from: its own in the first directory that has one,
+ * else its template's; NULL (or out of memory) when there is none. tmpl is
+ * set to the template's name for an instance, "" otherwise. */
+static char *main_find(const char *name, const char *const *dirs, char *tmpl, size_t len)
+{
+	size_t nd = dirs_count(dirs);
+
+	tmpl[0] = 0;
+	if (unit_name_is_instance(name))
+		unit_name_template(name, tmpl, len);
+	for (size_t i = 0; i < nd; i++) {
+		char *p = join(dirs[i], name, "");
+
+		if (p && access(p, F_OK) == 0)
+			return p;
+		free(p);
+	}
+	for (size_t i = 0; i < nd && *tmpl; i++) {
+		char *p = join(dirs[i], tmpl, "");
+
+		if (p && access(p, F_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+bool unit_file_exists(const char *name, const char *const *dirs)
+{
+	char tmpl[UNIT_NAME_MAX + 1];
+	char *p = main_find(name, dirs, tmpl, sizeof(tmpl));
+
+	free(p);
+	return p != NULL;
+}
+
 enum unit_load_state unit_load(struct unit *u, const char *name, const char *const *dirs,
 			       const struct unit_spec_env *env, unit_report_fn *report, void *arg)
 {
-	char tmpl[UNIT_NAME_MAX + 1] = "";
-	char *folders[64], *main = NULL;
-	size_t nf = 0, nd = 0;
+	char tmpl[UNIT_NAME_MAX + 1];
+	char *folders[64], *main;
+	size_t nf = 0, nd = dirs_count(dirs);
 	enum unit_load_state st;
 
 	if (unit_init(u, name, env, report, arg) < 0)
 		return UNIT_LOAD_ERROR;
-	if (unit_name_is_instance(name))
-		unit_name_template(name, tmpl, sizeof(tmpl));
-	while (dirs[nd] && nd < 16)
-		nd++;
-	for (size_t i = 0; i < nd && !main; i++) {
-		char *p = join(dirs[i], name, "");
-
-		if (p && access(p, F_OK) == 0)
-			main = p;
-		else
-			free(p);
-	}
-	for (size_t i = 0; i < nd && !main && *tmpl; i++) {
-		char *p = join(dirs[i], tmpl, "");
-
-		if (p && access(p, F_OK) == 0)
-			main = p;
-		else
-			free(p);
-	}
+	main = main_find(name, dirs, tmpl, sizeof(tmpl));
 	if (!main) {
 		/* Even a unit without a file may have been masked by name. */
 		return UNIT_NOT_FOUND;

@@ -40,6 +40,13 @@ const char *unit_load_state_name(enum unit_load_state s);
 enum unit_load_state unit_load(struct unit *u, const char *name, const char *const *dirs,
 			       const struct unit_spec_env *env, unit_report_fn *report, void *arg);
 
+/*
+ * Whether unit_load() would find a file for name in dirs: its own or, for
+ * an instance, its template's (a masking link counts). It reads no file and
+ * no directory: one access() per directory searched.
+ */
+bool unit_file_exists(const char *name, const char *const *dirs);
+
 /* The instance a template file is checked as. */
 #define UNIT_CHECK_INSTANCE "instance"
 

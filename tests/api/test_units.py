@@ -1623,6 +1623,29 @@ def test_also_enables_and_disables_the_other_unit(init):
     assert os.listdir(wants) == []
 
 
+def test_also_pointing_back_enables_each_unit_once(init):
+    write_units(init, a_service="""
+        [Service]
+        ExecStart=/bin/sleep 1000
+        [Install]
+        WantedBy=multi-user.target
+        Also=b.service
+        """, b_service="""
+        [Service]
+        ExecStart=/bin/sleep 1000
+        [Install]
+        WantedBy=multi-user.target
+        Also=a.service
+        """)
+    init.start()
+    changes = init.enable("a.service")
+    assert sorted(os.path.basename(c["path"]) for c in changes) == ["a.service", "b.service"]
+    wants = init.path("etc/pith/units/multi-user.target.wants")
+    assert sorted(os.listdir(wants)) == ["a.service", "b.service"]
+    assert len(init.disable("b.service")) == 2
+    assert os.listdir(wants) == []
+
+
 def test_static_masked_and_unknown_units(init):
     write_units(init, static_service="""
         [Service]
