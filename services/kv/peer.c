@@ -145,8 +145,9 @@ static struct peer *peer_find(struct kv *kv, uint64_t id);
 
 /*
  * Over TLS, is the certificate on c that of member id? It must name, as
- * iPAddress, the address of each of the member's peer URLs: those it was
- * added with, which a client certificate or another node's does not name.
+ * iPAddress, the address of each of the member's peer URLs in the table
+ * (as added, or as last updated), which a client certificate or another
+ * node's does not name.
  * A member in Raft's configuration but not yet in the table (its entry not
  * applied here) is known by the URL learned from the log.
  */
@@ -194,7 +195,7 @@ static bool join_answer(struct peer_conn *c, const unsigned char *f, size_t len)
 	struct err e = { 0 };
 	struct peer_joined j = { .reason = "no member was added on these peer URLs" };
 	struct buf members = BUF_INIT;
-	char why[KV_URL_MAX + 96] = "";
+	char why[KV_URL_MAX + TLS_NAME_MAX + 64] = "";
 	int r;
 
 	if (peer_join_decode(f, len, &version, &urls) < 0 || kv_urls_parse(u, &n, urls, &e) < 0)
