@@ -149,6 +149,51 @@ int cert_ext_find(const void *cert, size_t len, const unsigned char *oid, size_t
 	return -ENOENT;
 }
 
+int cert_eku(const void *cert, size_t len, unsigned *eku)
+{
+	/* id-ce-extKeyUsage's anyExtendedKeyUsage, 2.5.29.37.0 */
+	static const unsigned char oid_any[] = { 0x55, 0x1d, 0x25, 0x00 };
+	const unsigned char *v;
+	size_t vlen;
+	struct der in, seq, id;
+	int r = cert_ext_find(cert, len, oid_ext_key_usage, sizeof(oid_ext_key_usage), &v, &vlen);
+
+	if (r < 0)
+		return r;
+	*eku = 0;
+	der_init(&in, v, vlen);
+	if (der_get(&in, DER_SEQUENCE, &seq) < 0)
+		return -EINVAL;
+	while ((r = der_next(&seq, &id)) == 0) {
+		if (id.tag != DER_OID)
+			return -EINVAL;
+		if (id.len == sizeof(oid_server_auth) && !memcmp(id.p, oid_server_auth, id.len))
+			*eku |= CERT_EKU_SERVER;
+		else if (id.len == sizeof(oid_client_auth) && !memcmp(id.p, oid_client_auth, id.len))
+			*eku |= CERT_EKU_CLIENT;
+		else if (id.len == sizeof(oid_any) && !memcmp(id.p, oid_any, id.len))
+			*eku |= CERT_EKU_ANY;
+	}
+	return r == -ENOENT ? 0 : -EINVAL;
+}
+
+bool cert_names_ip(const void *cert, size_t len, const unsigned char *ip, size_t ip_len)
+{
+	const unsigned char *v;
+	size_t vlen;
+	struct der in, names, name;
+
+	if (cert_ext_find(cert, len, oid_san, sizeof(oid_san), &v, &vlen) < 0)
+		return false;
+	der_init(&in, v, vlen);
+	if (der_get(&in, DER_SEQUENCE, &names) < 0)
+		return false;
+	while (der_next(&names, &name) == 0)
+		if (name.tag == DER_CTX_PRIM(7) && name.len == ip_len && !memcmp(name.p, ip, ip_len))
+			return true;
+	return false;
+}
+
 /* The issuer's subject Name, whole (tag and length included). */
 static int cert_subject(const void *cert, size_t len, const unsigned char **name, size_t *name_len)
 {

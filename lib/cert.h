@@ -88,4 +88,23 @@ int cert_validity(const void *cert, size_t len, int64_t *not_before, int64_t *no
 int cert_ext_find(const void *cert, size_t len, const unsigned char *oid, size_t oid_len,
 		  const unsigned char **value, size_t *value_len);
 
+/* The purposes an extKeyUsage lists (others are ignored). A node's
+ * certificate lists serverAuth and clientAuth, a client's clientAuth only
+ * (cli/gen.c): serverAuth is what tells them apart. */
+#define CERT_EKU_SERVER 1u	/* id-kp-serverAuth */
+#define CERT_EKU_CLIENT 2u	/* id-kp-clientAuth */
+#define CERT_EKU_ANY 4u		/* anyExtendedKeyUsage */
+
+/*
+ * The purposes the certificate's extKeyUsage lists, as CERT_EKU_* bits in
+ * *eku. 0; -ENOENT when it has no extKeyUsage (which RFC 5280 reads as
+ * any purpose); -EINVAL for a certificate or an extension that is not DER.
+ */
+int cert_eku(const void *cert, size_t len, unsigned *eku);
+
+/* Does the certificate's subjectAltName list this IP address (ip_len 4
+ * or 16 bytes, network order) as an iPAddress? false too when the
+ * certificate cannot be read. */
+bool cert_names_ip(const void *cert, size_t len, const unsigned char *ip, size_t ip_len);
+
 #endif

@@ -389,26 +389,42 @@ void tls_anchors_free(struct tls_anchors *a)
 
 /* --- the peer's certificate --------------------------------------------- */
 
-/* Does the end-entity certificate name this IP address (iPAddress SAN)? */
+/* Does the end-entity certificate name the address connected to? */
 static bool ee_names_ip(const struct tls_peer *p)
 {
-	/* id-ce-subjectAltName, 2.5.29.17 */
-	static const unsigned char san_oid[] = { 0x55, 0x1d, 0x11 };
-	const unsigned char *v;
-	size_t vlen;
-	struct der in, names, name;
+	return p->ee && !p->ee_too_big && cert_names_ip(p->ee, p->ee_len, p->ip, p->ip_len);
+}
 
-	if (!p->ee || p->ee_too_big ||
-	    cert_ext_find(p->ee, p->ee_len, san_oid, sizeof(san_oid), &v, &vlen) < 0)
-		return false;
-	der_init(&in, v, vlen);
-	if (der_get(&in, DER_SEQUENCE, &names) < 0)
-		return false;
-	while (der_next(&names, &name) == 0)
-		if (name.tag == DER_CTX_PRIM(7) && name.len == p->ip_len &&
-		    !memcmp(name.p, p->ip, p->ip_len))
-			return true;
-	return false;
+bool tls_peer_names_ip(const struct tls_peer *p, const char *addr)
+{
+	unsigned char ip[16];
+	size_t len = 0;
+
+	if (inet_pton(AF_INET, addr, ip) == 1)
+		len = 4;
+	else if (inet_pton(AF_INET6, addr, ip) == 1)
+		len = 16;
+	return len && p->ee && !p->ee_too_big && p->ncerts && cert_names_ip(p->ee, p->ee_len, ip, len);
+}
+
+/* The end-entity's extKeyUsage, checked as struct tls_peer says (BearSSL
+ * skips the extension unless it is critical). 0 or BR_ERR_X509_*. */
+static unsigned ee_usage(struct tls_peer *p)
+{
+	unsigned eku = 0;
+	int r = -EINVAL;
+
+	if (p->ee && !p->ee_too_big)
+		r = cert_eku(p->ee, p->ee_len, &eku);
+	p->node = r == 0 && (eku & CERT_EKU_SERVER);
+	if (p->want_node && !p->node)
+		return BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+	/* No extKeyUsage allows any use; one not kept (too large) is not
+	 * judged, as before this check. */
+	if (p->of_server && p->ee && !p->ee_too_big && r != -ENOENT &&
+	    (r < 0 || !(eku & (CERT_EKU_SERVER | CERT_EKU_ANY))))
+		return BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+	return 0;
 }
 
 static void peer_start_chain(const br_x509_class **ctx, const char *server_name)
@@ -420,6 +436,7 @@ static void peer_start_chain(const br_x509_class **ctx, const char *server_name)
 	p->ncerts = 0;
 	p->ee_len = 0;
 	p->ee_too_big = false;
+	p->node = false;
 	p->cn[0] = p->org[0] = 0;
 	p->x.vtable->start_chain(&p->x.vtable, server_name);
 }
@@ -436,7 +453,7 @@ static void peer_append(const br_x509_class **ctx, const unsigned char *data, si
 {
 	struct tls_peer *p = (struct tls_peer *)(void *)ctx;
 
-	if (p->ncerts == 1 && p->ip_len && p->ee) {
+	if (p->ncerts == 1 && p->ee) {
 		if (len > TLS_EE_CERT_MAX - p->ee_len)
 			p->ee_too_big = true;
 		else
@@ -463,6 +480,8 @@ static unsigned peer_end_chain(const br_x509_class **ctx)
 		p->org[0] = 0;
 	if (!r && p->ip_len && !ee_names_ip(p))
 		r = BR_ERR_X509_BAD_SERVER_NAME;
+	if (!r)
+		r = ee_usage(p);
 	p->err = r;
 	p->verified = r == 0;
 	return r;
@@ -568,6 +587,7 @@ int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const s
 		return -EINVAL;
 	if (client_cas && client_cas->n) {
 		peer_init(&s->peer, client_cas);
+		s->peer.ee = s->ee;
 		br_ssl_engine_set_x509(eng, &s->peer.vtable);
 		br_ssl_server_set_trust_anchor_names_alt(&s->sc, client_cas->ta, client_cas->n);
 		br_ssl_engine_add_flags(eng, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
@@ -591,6 +611,7 @@ int tls_client_init(struct tls_client *c, const char *host, const struct tls_anc
 	br_ssl_client_set_default_rsapub(&c->cc);
 	peer_init(&c->peer, anchors);
 	c->peer.ee = c->ee;
+	c->peer.of_server = true;
 	if (inet_pton(AF_INET, host, c->peer.ip) == 1)
 		c->peer.ip_len = 4;
 	else if (inet_pton(AF_INET6, host, c->peer.ip) == 1)
@@ -725,7 +746,8 @@ const char *tls_strerror(int err)
 		{ BR_ERR_X509_BAD_SERVER_NAME, "the certificate is not for this host name or address" },
 		{ BR_ERR_X509_CRITICAL_EXTENSION, "a critical extension not supported" },
 		{ BR_ERR_X509_NOT_CA, "an issuer that is not a CA" },
-		{ BR_ERR_X509_FORBIDDEN_KEY_USAGE, "the key usage forbids this use" },
+		{ BR_ERR_X509_FORBIDDEN_KEY_USAGE, "the certificate's key usage forbids this use (a client "
+		  "certificate where a node's is needed?)" },
 		{ BR_ERR_X509_WEAK_PUBLIC_KEY, "a public key too weak" },
 		{ BR_ERR_X509_NOT_TRUSTED, "the certificate is not signed by a trusted CA" },
 	};

@@ -37,8 +37,8 @@
 /* Longest subject name element kept from a peer certificate (CN, O);
  * RFC 5280's upper bound for both is 64 characters. */
 #define TLS_NAME_MAX 64
-/* Largest end-entity certificate the client keeps to check the address
- * it connected to against the certificate's iPAddress names. */
+/* Largest end-entity certificate kept to read what BearSSL does not: its
+ * iPAddress names and its extKeyUsage. */
 #define TLS_EE_CERT_MAX 8192
 
 /* A certificate chain, end-entity first, as DER. */
@@ -87,9 +87,16 @@ void tls_anchors_free(struct tls_anchors *a);
 /*
  * Who a peer's certificate says it is. A validator wraps BearSSL's minimal
  * X.509 engine: it validates the chain against the anchors as that engine
- * does, and also keeps the end-entity's subject CN and O, and (client side)
- * checks an IP address against the certificate's iPAddress names, which
- * BearSSL does not read.
+ * does, and also keeps the end-entity's subject CN and O and reads two
+ * extensions BearSSL does not: the iPAddress names (client side, an IP
+ * address connected to must be one of them) and the extKeyUsage.
+ *
+ * Node and client certificates: a node's certificate lists serverAuth in
+ * its extKeyUsage, a client's does not (pith gen node / pith gen client;
+ * docs/security.md). node says which one the peer showed. The client side
+ * refuses a server whose extKeyUsage does not allow serverAuth (RFC 5280,
+ * 4.2.1.12), so a client certificate never serves; with want_node, either
+ * side refuses a chain that is not a node's.
  */
 struct tls_peer {
 	const br_x509_class *vtable;	/* first: BearSSL calls through it */
@@ -97,13 +104,16 @@ struct tls_peer {
 	br_name_element names[2];
 	char cn[TLS_NAME_MAX + 1];
 	char org[TLS_NAME_MAX + 1];
-	bool verified;		/* the last chain ended at an anchor */
+	bool verified;		/* the last chain ended at an anchor (and passed the checks below) */
 	unsigned err;		/* the last chain's BR_ERR_X509_* (0: none) */
+	bool node;		/* the end-entity lists serverAuth: a node's certificate */
+	bool want_node;		/* set before the handshake: refuse any other (BR_ERR_X509_FORBIDDEN_KEY_USAGE) */
+	bool of_server;		/* client side: the peer serves, its extKeyUsage must allow it */
 	/* Client side, connecting to an IP address: the address to find. */
 	unsigned char ip[16];
 	size_t ip_len;		/* 4, 16, or 0 when the peer was named by DNS */
 	unsigned ncerts;	/* certificates seen in the chain */
-	unsigned char *ee;	/* client side: TLS_EE_CERT_MAX bytes for the end-entity */
+	unsigned char *ee;	/* TLS_EE_CERT_MAX bytes for the end-entity (in tls_server, tls_client) */
 	size_t ee_len;
 	bool ee_too_big;
 };
@@ -124,6 +134,7 @@ struct tls_server {
 	struct tls_peer peer;	/* the client's certificate, when it sent one */
 	unsigned char obuf[TLS_SERVER_RECORD_OUT + (BR_SSL_BUFSIZE_OUTPUT - 16384)];
 	unsigned char ibuf[BR_SSL_BUFSIZE_INPUT];
+	unsigned char ee[TLS_EE_CERT_MAX];	/* touched only by a client that shows a certificate */
 };
 
 /*
@@ -136,6 +147,13 @@ struct tls_server {
  */
 int tls_server_init(struct tls_server *s, const struct tls_chain *chain, const struct tls_key *key,
 		    const struct tls_anchors *client_cas);
+
+/*
+ * Does the peer's end-entity certificate list addr (an IPv4 or IPv6
+ * address, as text) among its iPAddress names? false for anything else: no
+ * certificate, one too large to have been kept, addr not an address.
+ */
+bool tls_peer_names_ip(const struct tls_peer *p, const char *addr);
 
 /* The client side of one connection. */
 struct tls_client {

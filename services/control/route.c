@@ -100,7 +100,8 @@ static enum auth_role authenticate(struct conn *c)
 	enum auth_role cert_role = AUTH_NONE;
 	int r;
 
-	if (c->ctl->cas.n && peer->verified)
+	/* A node's certificate is no client's, whatever its O says. */
+	if (c->ctl->cas.n && peer->verified && !peer->node)
 		cert_role = auth_role_parse(peer->org);
 	if (!authz) {
 		if (cert_role != AUTH_NONE) {

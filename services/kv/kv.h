@@ -188,8 +188,11 @@ void kv_cancel(struct kv *kv, struct kv_waiter *w);
 uint64_t kv_next_seq(struct kv *kv);
 int64_t kv_now_ns(void);
 void kv_node_stop(struct kv *kv);
-/* A PROPOSE frame arrived from a follower. */
-void kv_forwarded(struct kv *kv, const void *cmd, size_t len);
+/* A PROPOSE frame arrived from peer from (a HELLO said so, its certificate
+ * agreed). Proposed if this member leads and the command is one a follower
+ * forwards for its own clients (node.c says which); false: it is not, and
+ * the connection is closed. */
+bool kv_forwarded(struct kv *kv, uint64_t from, const void *cmd, size_t len);
 /* A READ from follower from (this member leads), and a READ_INDEX from the
  * leader (this member follows): quorum reads by ReadIndex. */
 void kv_read_asked(struct kv *kv, uint64_t from, uint64_t seq);

@@ -148,15 +148,42 @@ void kv_cancel(struct kv *kv, struct kv_waiter *w)
 	buf_free(&w->cmd);
 }
 
-void kv_forwarded(struct kv *kv, const void *cmd, size_t len)
+/*
+ * What a follower forwards is what its own clients asked (api.c) and its
+ * own attributes (publish): commands whose origin is that follower, and an
+ * ATTR only for itself. A peer that sends anything else (another member's
+ * name, another origin's request, the leader's own expiry) is not a
+ * follower doing its work, and is refused.
+ */
+static const char *forward_refusal(const struct kv_cmd *c, uint64_t from)
+{
+	if (c->origin != from)
+		return "a command on another member's behalf";
+	if (c->kind == KV_CMD_ATTR && c->member != from)
+		return "another member's name and client URLs";
+	if (c->kind == KV_CMD_STORE && c->store.op == STORE_EXPIRE)
+		return "an expiry, which only the leader proposes";
+	return NULL;
+}
+
+bool kv_forwarded(struct kv *kv, uint64_t from, const void *cmd, size_t len)
 {
 	struct kv_cmd c;
+	const char *why;
 
-	/* Only well-formed commands reach the log. A follower whose leader
-	 * has just stepped down loses this one to its timeout, as in etcd. */
-	if (kv->raft.role != RAFT_LEADER || kv_cmd_decode(&c, cmd, len) < 0)
-		return;
-	propose(kv, cmd, len);
+	if (kv_cmd_decode(&c, cmd, len) < 0) {
+		log_warn("peer %llx: a malformed command, closed", (unsigned long long)from);
+		return false;
+	}
+	if ((why = forward_refusal(&c, from))) {
+		log_warn("peer %llx: refused a proposal of %s, closed", (unsigned long long)from, why);
+		return false;
+	}
+	/* A follower whose leader has just stepped down loses this one to
+	 * its timeout, as in etcd. */
+	if (kv->raft.role == RAFT_LEADER)
+		propose(kv, cmd, len);
+	return true;
 }
 
 static void read_again(struct kv *kv, struct kv_waiter *w, bool by_log);

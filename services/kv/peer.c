@@ -5,9 +5,12 @@
  * says is checked before any other frame is read: the cluster, a sender in
  * the configuration, and this member as the one meant.
  *
- * Peer URLs are https (TLS 1.2, both sides show a certificate from the
- * cluster CA: --peer-cert-file, --peer-key-file, --peer-trusted-ca-file)
- * or, on loopback addresses only, plain http for tests.
+ * Peer URLs are https (TLS 1.2, both sides show a node certificate from
+ * the cluster CA: --peer-cert-file, --peer-key-file, --peer-trusted-ca-file)
+ * or, on loopback addresses only, plain http for tests. A node certificate
+ * lists serverAuth in its extended key usage, a client certificate does not
+ * (lib/tls.h): neither side takes a client's. The sender of a HELLO is who
+ * its certificate's addresses say (cert_is_member).
  *
  * Raft tolerates loss, so nothing here retries a frame: a frame that
  * cannot be queued, or was queued on a connection that failed, is gone.
@@ -138,6 +141,31 @@ static bool member_known(const struct kv *kv, uint64_t id)
 	return false;
 }
 
+static struct peer *peer_find(struct kv *kv, uint64_t id);
+
+/*
+ * Over TLS, is the certificate on c that of member id? It must name, as
+ * iPAddress, the address of each of the member's peer URLs in the table
+ * (as added, or as last updated), which a client certificate or another
+ * node's does not name.
+ * A member in Raft's configuration but not yet in the table (its entry not
+ * applied here) is known by the URL learned from the log.
+ */
+static bool cert_is_member(struct kv *kv, const struct tls_peer *tp, uint64_t id)
+{
+	const struct kv_member *m = kv_member_find(kv, id);
+	const struct peer *p;
+
+	if (m && m->npeer) {
+		for (size_t i = 0; i < m->npeer; i++)
+			if (!tls_peer_names_ip(tp, m->peer[i].host))
+				return false;
+		return true;
+	}
+	p = peer_find(kv, id);
+	return p && tls_peer_names_ip(tp, p->url.host);
+}
+
 /* Does m listen on exactly these peer URLs? */
 static bool member_on(const struct kv_member *m, const struct kv_url *u, size_t n)
 {
@@ -155,7 +183,8 @@ static bool member_on(const struct kv_member *m, const struct kv_url *u, size_t 
 }
 
 /* A member joining: tell it the cluster and the member table if it was
- * added (POST /v2/members) on the URLs it gives. */
+ * added (POST /v2/members) on the URLs it gives, and, over TLS, its
+ * certificate names the address of each. */
 static bool join_answer(struct peer_conn *c, const unsigned char *f, size_t len)
 {
 	struct kv *kv = c->kv;
@@ -166,12 +195,19 @@ static bool join_answer(struct peer_conn *c, const unsigned char *f, size_t len)
 	struct err e = { 0 };
 	struct peer_joined j = { .reason = "no member was added on these peer URLs" };
 	struct buf members = BUF_INIT;
+	char why[KV_URL_MAX + TLS_NAME_MAX + 64] = "";
 	int r;
 
 	if (peer_join_decode(f, len, &version, &urls) < 0 || kv_urls_parse(u, &n, urls, &e) < 0)
 		return false;
+	for (size_t i = 0; c->eng && i < n && !why[0]; i++)
+		if (!tls_peer_names_ip(&c->tls.server->peer, u[i].host))
+			snprintf(why, sizeof(why), "the certificate of \"%s\" does not name the address of %s",
+				 c->tls.server->peer.cn, u[i].text);
 	if (version != PEER_VERSION) {
 		j.reason = "another version of the peer protocol";
+	} else if (why[0]) {
+		j.reason = why;
 	} else {
 		for (size_t i = 0; i < kv->nmembers; i++)
 			if (member_on(&kv->members[i], u, n) && kv->members[i].id != kv->id)
@@ -217,13 +253,19 @@ static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 				 (unsigned long long)kv->cluster_id);
 			return false;
 		}
-		/* Over TLS the certificate names the member: a node's
-		 * certificate (pith gen node NAME) cannot speak for another. */
+		/* Over TLS the certificate is the member's: it names the
+		 * member's peer addresses, and its name once it has one (pith
+		 * gen node NAME --ip ADDR). Another node's or a client's
+		 * cannot speak for it, not even before it has started. */
 		if (c->eng) {
 			const struct kv_member *m = kv_member_find(kv, h.from);
 			const char *cn = c->tls.server->peer.cn;
 
-			/* (An added member has no name until it publishes one.) */
+			if (!cert_is_member(kv, &c->tls.server->peer, h.from)) {
+				log_warn("peer connection refused: the certificate of \"%s\" does not name the "
+					 "peer address of member %llx", cn, (unsigned long long)h.from);
+				return false;
+			}
 			if (m && m->name[0] && strcmp(cn, m->name)) {
 				log_warn("peer connection refused: certificate of \"%s\" says it is member "
 					 "%llx (%s)", cn, (unsigned long long)h.from, m->name);
@@ -254,8 +296,7 @@ static bool frame_in(struct peer_conn *c, const unsigned char *f, size_t len)
 
 		if (peer_propose_decode(f, len, &cmd, &n) < 0)
 			return false;
-		kv_forwarded(kv, cmd, n);
-		return true;
+		return kv_forwarded(kv, c->from, cmd, n);
 	}
 	if (type == PEER_READ) {
 		uint64_t seq;
@@ -283,10 +324,17 @@ static bool frames_in(struct peer_conn *c)
 	size_t off = 0;
 
 	/* A peer's certificate is known once the handshake is done, before
-	 * its first byte of data: without a valid one nothing is read. */
+	 * its first byte of data: without a valid one nothing is read, and
+	 * only a node's is one (a client certificate from the same CA is not). */
 	if (c->eng && !c->peer && c->in.len && !c->tls.server->peer.verified) {
 		log_warn("peer connection: no valid client certificate from the cluster CA, closed");
 		conn_fail(c, "no client certificate");
+		return false;
+	}
+	if (c->eng && !c->peer && c->in.len && !c->tls.server->peer.node) {
+		log_warn("peer connection: the certificate of \"%s\" is a client's, not a node's "
+			 "(its extended key usage lacks serverAuth), closed", c->tls.server->peer.cn);
+		conn_fail(c, "not a node certificate");
 		return false;
 	}
 
@@ -530,6 +578,7 @@ static struct peer_conn *dial(struct kv *kv, struct peer *p)
 			conn_fail(c, "TLS setup");
 			return NULL;
 		}
+		c->tls.client->peer.want_node = true;
 		c->eng = &c->tls.client->cc.eng;
 	}
 	if (peer_hello_encode(&h, &c->out) < 0) {
@@ -880,6 +929,7 @@ static int join_ask(struct kv *kv, const struct kv_url *url, struct buf *reply, 
 		if (tls_load(kv, e) < 0 || !(tc = malloc(sizeof(*tc))) ||
 		    tls_client_init(tc, url->host, &kv->anchors, &kv->chain, &kv->key, e) < 0)
 			goto out;
+		tc->peer.want_node = true;
 		br_sslio_init(&io, &tc->cc.eng, sock_read, &fd, sock_write, &fd);
 		if (br_sslio_write_all(&io, out.data, out.len) < 0 || br_sslio_flush(&io) < 0) {
 			err_set(e, 0, "%s: TLS: %s", url->text, tls_strerror(br_ssl_engine_last_error(&tc->cc.eng)));

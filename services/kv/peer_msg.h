@@ -11,7 +11,9 @@
  * in this cluster's configuration, is turned away before anything it says
  * is read. RAFT carries one struct raft_msg; its sender must be the member
  * that said HELLO. PROPOSE carries a command (cmd.h) from a follower to
- * the leader, which proposes it as it is (etcd forwards proposals so too).
+ * the leader, which proposes it as it is (etcd forwards proposals so too)
+ * if it is one a follower forwards for its own clients: on its own behalf,
+ * and its own attributes only (kv_forwarded).
  * READ asks the leader for a read index on a follower's behalf (Raft
  * thesis, section 6.4): the follower's own sequence number for the read;
  * READ_INDEX answers it with the index the follower must apply before it
@@ -21,8 +23,9 @@
  * A member that joins a running cluster (--initial-cluster-state
  * existing) knows neither its ID nor the cluster's: instead of HELLO it
  * sends JOIN with its peer URLs, and is answered with JOINED, the
- * cluster's ID and member table if a member on those URLs was added, or
- * why not. Then the connection is closed.
+ * cluster's ID and member table if a member on those URLs was added (and,
+ * over TLS, its certificate names their addresses), or why not. Then the
+ * connection is closed.
  *
  * Decoding is pure and checks every field; entries and snapshot data point
  * into the frame. Fuzzed by tests/fuzz/fuzz_peer.c.

@@ -127,6 +127,26 @@ def test_a_certificate_from_another_ca_is_refused(node):
     assert "client certificate was refused" in json.loads(body)["error"]
 
 
+def test_a_node_certificate_has_no_client_role_whatever_its_o(node, tmp_path):
+    """A node's certificate (extKeyUsage serverAuth) is no client's: not
+    pith gen node's, and not one made elsewhere with O=admin either."""
+    d = str(tmp_path)
+    with open(os.path.join(d, "node.ext"), "w") as f:
+        f.write("keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n"
+                "subjectAltName=IP:127.0.0.1\n")
+    for args in (["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "n.key",
+                  "-out", "n.csr", "-subj", "/CN=node9/O=admin"],
+                 ["x509", "-req", "-in", "n.csr", "-CA", node.creds.ca, "-CAkey",
+                  os.path.join(node.creds.dir, "ca.key"), "-CAcreateserial", "-out", "n.crt", "-days", "2",
+                  "-extfile", "node.ext"]):
+        r = subprocess.run(["openssl"] + args, cwd=d, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    for cert, key in ((os.path.join(d, "n.crt"), os.path.join(d, "n.key")), (node.creds.cert, node.creds.key)):
+        code, body, _ = node.curl("--cert", cert, "--key", key, node.url("/v1/machine"))
+        assert code == 401, (cert, body)
+        assert "no role" in json.loads(body)["error"], body
+
+
 def test_tokens_are_read_again_on_sighup(node):
     code, _, _ = node.curl(node.url("/healthz"), token="pith_notyetvalidnotyetvalidnotyetvalidnotyetval")
     assert code == 401

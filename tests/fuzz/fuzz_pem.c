@@ -1,7 +1,8 @@
 /* libFuzzer: credentials files and certificates. The input is read as a
  * PEM chain, a PEM key and a PEM CA file, and as one DER certificate whose
  * extensions are searched. Nothing crashes, leaks or reads outside the
- * input; what parses is within the documented limits; what fails says why. */
+ * input; what parses is within the documented limits; what fails says why.
+ * The extKeyUsage and the iPAddress names are read as a peer's are. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const unsigned char *v;
 	size_t vlen;
 	struct der d, el;
+	unsigned eku;
+	bool named;
 	int r;
 
 	r = tls_chain_parse(&c, pem, size, "fuzz", &e);
@@ -49,6 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(r == 0 || r == -ENOENT || r == -EINVAL);
 	if (r == 0)
 		check(v >= data && v + vlen <= data + size);
+	r = cert_eku(data, size, &eku);
+	check(r == 0 ? !(eku & ~(CERT_EKU_SERVER | CERT_EKU_CLIENT | CERT_EKU_ANY)) :
+	      r == -ENOENT || r == -EINVAL);
+	named = cert_names_ip(data, size, (const unsigned char *)"\x7f\0\0\1", 4);
+	check(!named || cert_ext_find(data, size, san, sizeof(san), &v, &vlen) == 0);
 	der_init(&d, data, size);
 	while (der_next(&d, &el) == 0)
 		check(el.p >= data && el.p + el.len <= data + size);

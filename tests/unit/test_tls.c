@@ -372,6 +372,96 @@ static void a_handshake_names_the_peer_and_checks_addresses(void **state)
 	pki_free(q);
 }
 
+/* Credentials parsed from a pki, for handshakes that mix them. */
+struct creds {
+	struct tls_chain node, client;
+	struct tls_key node_key, client_key;
+	struct tls_anchors ca;
+};
+
+static void creds_parse(struct pki *p, struct creds *k)
+{
+	struct err e = { 0 };
+
+	assert_int_equal(tls_chain_parse(&k->node, p->node.data, p->node.len, "n", &e), 0);
+	assert_int_equal(tls_key_parse(&k->node_key, p->node_key_pem.data, p->node_key_pem.len, "nk", &e), 0);
+	assert_int_equal(tls_chain_parse(&k->client, p->client.data, p->client.len, "c", &e), 0);
+	assert_int_equal(tls_key_parse(&k->client_key, p->client_key_pem.data, p->client_key_pem.len, "ck",
+				       &e), 0);
+	assert_int_equal(tls_anchors_parse(&k->ca, p->ca.data, p->ca.len, "ca", &e), 0);
+}
+
+static void creds_free(struct creds *k)
+{
+	tls_chain_free(&k->node);
+	tls_chain_free(&k->client);
+	tls_key_free(&k->node_key);
+	tls_key_free(&k->client_key);
+	tls_anchors_free(&k->ca);
+}
+
+/* A handshake: the server shows schain, the client (reaching host) cchain. */
+static bool shake(struct tls_server *s, struct tls_client *c, const struct tls_anchors *ca,
+		  const struct tls_chain *schain, const struct tls_key *skey, const struct tls_chain *cchain,
+		  const struct tls_key *ckey, const char *host, bool want_node)
+{
+	struct err e = { 0 };
+
+	assert_int_equal(tls_server_init(s, schain, skey, ca), 0);
+	assert_int_equal(tls_client_init(c, host, ca, cchain, ckey, &e), 0);
+	s->peer.want_node = c->peer.want_node = want_node;
+	return converse(&c->cc.eng, &s->sc.eng);
+}
+
+static void node_and_client_certificates_are_told_apart(void **state)
+{
+	struct pki *p = pki_make("admin");
+	struct tls_server *s = malloc(sizeof(*s));
+	struct tls_client *c = malloc(sizeof(*c));
+	struct creds k;
+	unsigned eku;
+
+	creds_parse(p, &k);
+	assert_int_equal(cert_eku(k.node.certs[0].data, k.node.certs[0].data_len, &eku), 0);
+	assert_int_equal(eku, CERT_EKU_SERVER | CERT_EKU_CLIENT);
+	assert_int_equal(cert_eku(k.client.certs[0].data, k.client.certs[0].data_len, &eku), 0);
+	assert_int_equal(eku, CERT_EKU_CLIENT);
+	assert_int_equal(cert_eku("\x30\x03", 2, &eku), -EINVAL);
+
+	/* A client certificate serving, reached by the name in its CN, which
+	 * BearSSL's own engine matches: refused for its extKeyUsage. */
+	assert_false(shake(s, c, &k.ca, &k.client, &k.client_key, &k.node, &k.node_key, "alice", false));
+	assert_int_equal(br_ssl_engine_last_error(&c->cc.eng), BR_ERR_X509_FORBIDDEN_KEY_USAGE);
+
+	/* A server that wants a node: a client certificate is not verified
+	 * (the server tolerates it, its caller sees), a node's is. */
+	assert_true(shake(s, c, &k.ca, &k.node, &k.node_key, &k.client, &k.client_key, "127.0.0.1", true));
+	assert_false(s->peer.verified);
+	assert_false(s->peer.node);
+	assert_int_equal(s->peer.err, BR_ERR_X509_FORBIDDEN_KEY_USAGE);
+	assert_true(shake(s, c, &k.ca, &k.node, &k.node_key, &k.node, &k.node_key, "127.0.0.1", true));
+	assert_true(s->peer.verified && s->peer.node);
+	assert_true(c->peer.verified && c->peer.node);
+	assert_string_equal(s->peer.cn, "node1");
+
+	/* The server reads the client's addresses. */
+	assert_true(tls_peer_names_ip(&s->peer, "127.0.0.1"));
+	assert_true(tls_peer_names_ip(&s->peer, "fd00::7"));
+	assert_false(tls_peer_names_ip(&s->peer, "127.0.0.2"));
+	assert_false(tls_peer_names_ip(&s->peer, "node1"));
+
+	/* Without want_node a client certificate is verified, and not a node's. */
+	assert_true(shake(s, c, &k.ca, &k.node, &k.node_key, &k.client, &k.client_key, "127.0.0.1", false));
+	assert_true(s->peer.verified);
+	assert_false(s->peer.node);
+	assert_false(tls_peer_names_ip(&s->peer, "127.0.0.1"));
+
+	creds_free(&k);
+	free(s);
+	free(c);
+	pki_free(p);
+}
+
 /* --- records through a socket ------------------------------------------------ */
 
 /* converse(), with tls_sendrec and tls_recvrec on the two ends of a
@@ -545,6 +635,7 @@ int main(void)
 		cmocka_unit_test(the_validity_period_reads_back_as_made),
 		cmocka_unit_test(bad_requests_and_bad_pem_are_refused_with_a_reason),
 		cmocka_unit_test(a_handshake_names_the_peer_and_checks_addresses),
+		cmocka_unit_test(node_and_client_certificates_are_told_apart),
 		cmocka_unit_test(records_cross_a_socket_and_its_end_is_told),
 		cmocka_unit_test(tokens_are_long_random_and_hashed),
 		cmocka_unit_test(a_bad_tokens_file_names_its_line_and_keeps_nothing),
