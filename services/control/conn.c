@@ -303,7 +303,7 @@ static void request_finish(struct conn *c)
 	c->p->body_max = HTTP_BODY_UNLIMITED;
 	c->in_request = false;
 	c->answered = false;
-	c->discard_body = false;
+	c->answer_after_body = false;
 	c->head_started_ms = 0;
 }
 
@@ -318,15 +318,10 @@ static bool request_maybe_finish(struct conn *c)
 		request_finish(c);
 		return true;
 	}
-	/* Answered before the body was read: only closing keeps framing safe,
-	 * unless the body is to be read and dropped. */
-	if (!c->discard_body) {
-		stats_request(c->route, c->method, c->status,
-			      now_usec() - c->started_usec);
-		conn_shutdown(c);
-		return true;
-	}
-	return false;
+	/* Answered before the body was read: only closing keeps framing safe. */
+	stats_request(c->route, c->method, c->status, now_usec() - c->started_usec);
+	conn_shutdown(c);
+	return true;
 }
 
 void conn_answer_done(struct conn *c)
@@ -449,7 +444,7 @@ static void process_input(struct conn *c)
 			c->in_request = true;
 			c->quiet_since_ms = loop_now_ms();
 			c->answered = false;
-			c->discard_body = false;
+			c->answer_after_body = false;
 			c->closing_after = false;
 			c->head_started_ms = 0;
 			c->started_usec = now_usec();
@@ -465,6 +460,8 @@ static void process_input(struct conn *c)
 		case HTTP_EV_DONE:
 			if (c->up)
 				upstream_body_end(c->up);
+			else if (c->answer_after_body)
+				route_answer_local(c);
 			request_maybe_finish(c);
 			break;
 		case HTTP_EV_ERROR:

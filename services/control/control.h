@@ -128,7 +128,7 @@ struct conn {
 	/* The current request. */
 	bool in_request;	/* its head has been parsed and it is not answered */
 	bool answered;		/* the answer is complete */
-	bool discard_body;	/* read the body and drop it */
+	bool answer_after_body;	/* answered here once its body is read and dropped */
 	bool closing_after;	/* close once the answer is out */
 	enum auth_role role;
 	/* Who, for the limits per credential: "token:" and 16 hex digits of
@@ -206,6 +206,9 @@ void conn_resume(struct conn *c);
 
 /* route.c: a request's head is complete; authenticate, authorize, route. */
 void route_request(struct conn *c);
+/* route.c: the body of a request answered here (answer_after_body) has
+ * been read; answer it. */
+void route_answer_local(struct conn *c);
 /* Load or reload credentials. 0, or -errno with e. */
 int control_credentials_load(struct control *ctl, struct err *e);
 

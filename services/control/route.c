@@ -331,24 +331,15 @@ void route_request(struct conn *c)
 		return conn_respond_error(c, 413, "the body is larger than %d bytes", CONTROL_BODY_MAX);
 	}
 	c->p->body_max = CONTROL_BODY_MAX;
-	/* The local routes take no body; one sent anyway is read and dropped. */
-	c->discard_body = true;
 	switch (c->route) {
 	case ROUTE_HEALTHZ:
-		if (!reads_only(c))
-			return conn_respond_error(c, 405, "use GET");
-		return answer_json(c, healthz_json);
 	case ROUTE_MACHINE:
-		if (!reads_only(c))
-			return conn_respond_error(c, 405, "use GET");
-		return answer_json(c, machine_json);
+		break;
 	case ROUTE_METRICS:
-		if (!reads_only(c))
-			return conn_respond_error(c, 405, "use GET");
-		c->discard_body = false;
-		return pass_on(c, "/v1/metrics", true);
+		if (reads_only(c))
+			return pass_on(c, "/v1/metrics", true);
+		break;
 	case ROUTE_KV:
-		c->discard_body = false;
 		if (is_watch(path, target) && reads_only(c)) {
 			if (!stream_allowed(c, STREAM_WATCH))
 				return;
@@ -361,12 +352,46 @@ void route_request(struct conn *c)
 				return;
 			c->stream = STREAM_FOLLOW;
 		}
-		break;
+		return pass_on(c, target, false);
 	case ROUTE_OTHER:
-		if (strncmp(path, "/v1/", 4))
-			return conn_respond_error(c, 404, "No such route: %s", path);
+		if (!strncmp(path, "/v1/", 4))
+			return pass_on(c, target, false);
 		break;
+	default:
+		return pass_on(c, target, false);
 	}
-	c->discard_body = false;
-	pass_on(c, target, false);
+	/* Answered here. The local routes take no body; one sent anyway is
+	 * read and dropped before the answer, so that a body that breaks its
+	 * framing is answered 400 and closes, as anywhere else. */
+	if (c->p->framing != HTTP_BODY_NONE) {
+		c->answer_after_body = true;
+		if (c->p->expect_continue)
+			buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		return;
+	}
+	route_answer_local(c);
+}
+
+void route_answer_local(struct conn *c)
+{
+	char path[1024];
+
+	c->answer_after_body = false;
+	switch (c->route) {
+	case ROUTE_HEALTHZ:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		return answer_json(c, healthz_json);
+	case ROUTE_MACHINE:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		return answer_json(c, machine_json);
+	case ROUTE_METRICS:
+		return conn_respond_error(c, 405, "use GET");
+	default:
+		/* route_request decoded it already. */
+		if (http_path_decode(http_request_target(c->p), path, sizeof(path)) < 0)
+			path[0] = 0;
+		return conn_respond_error(c, 404, "No such route: %s", path);
+	}
 }

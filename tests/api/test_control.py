@@ -571,6 +571,44 @@ def test_framing_errors_get_their_status_and_close(node, head, status):
     assert out.count(b"HTTP/1.1 ") == 1, out
 
 
+@pytest.mark.parametrize("target", [b"/healthz", b"/v1/machine", b"/metrics", b"/nope", b"/v1/daemon-reload"])
+@pytest.mark.parametrize("chunk", [b"5;a\nhello\r\n0\r\n\r\n", b"5;a=\"x\ny\"\r\nhello\r\n0\r\n\r\n",
+                                   b"0;a\n\r\n"])
+def test_a_bare_lf_in_a_chunk_extension_gets_400_and_close_on_every_route(node, target, chunk):
+    # Routes answered here as well as those passed on: the body is read
+    # before the answer, so its framing error is what the client hears.
+    out = node.exchange(b"POST " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+                        b"Transfer-Encoding: chunked\r\n\r\n" + chunk +
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n")
+    assert out.startswith(b"HTTP/1.1 400 "), out[:300]
+    assert b"invalid chunk extension" in out and b"Connection: close" in out, out[:300]
+    assert out.count(b"HTTP/1.1 ") == 1, out
+
+
+def test_a_body_sent_to_a_local_route_is_read_before_the_answer(node):
+    # Well framed, it is dropped and the connection carries on.
+    for target, status in ((b"/healthz", b"405"), (b"/nope", b"404")):
+        out = node.exchange(b"POST " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+                            b"Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n"
+                            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"Connection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 " + status), out[:300]
+        assert out.count(b"HTTP/1.1 200 OK") == 1, out
+    # Expect: 100-continue is honoured before the body to drop.
+    s = node.tls_socket()
+    s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+              b"Expect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+    assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    s.sendall(b"hello")
+    rest = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    s.close()
+    assert rest.startswith(b"HTTP/1.1 405"), rest
+
+
 def test_json_nested_100000_deep_and_invalid_utf8_are_refused_cleanly(node):
     deep = b"[" * 100000 + b"]" * 100000
     r = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert", node.creds.ca,

@@ -512,6 +512,12 @@ static void bad_chunk_sizes_are_refused(void **state)
 		{ "5\r\nhelloX\r\n", "body <hello>\nerror 400: chunk data not followed by CRLF\n" },
 		{ "5\r\nhello\rX", "body <hello>\nerror 400: chunk data not followed by CRLF\n" },
 		{ "5;a=\x01\r\n", "error 400: invalid chunk extension\n" },
+		/* A bare LF never ends the line, inside an extension either. */
+		{ "5;a\nhello\r\n0\r\n\r\n", "error 400: invalid chunk extension\n" },
+		{ "5;a=\"b\nc\"\r\nhello\r\n", "error 400: invalid chunk extension\n" },
+		{ "5 ;a\n", "error 400: invalid chunk extension\n" },
+		{ "5\n", "error 400: invalid chunk size\n" },
+		{ "5 \n", "error 400: invalid chunk size\n" },
 		{ "5\rX", "error 400: CR without LF\n" },
 	};
 	char req[256];
