@@ -513,9 +513,13 @@ static void tls_failed(struct conn *c, int err)
 	if (c->tls_logged || !err)
 		return;
 	c->tls_logged = true;
-	if (ctl->auth_logged < CONTROL_AUTH_LOG_PER_SEC)
-		log_warn("tls: %s: %s failed: %s", c->peer,
-			 c->phase == CONN_HANDSHAKE ? "handshake" : "connection", tls_strerror(err));
+	if (ctl->tls_fail_logged >= CONTROL_AUTH_LOG_PER_SEC) {
+		ctl->tls_fail_suppressed++;
+		return;
+	}
+	ctl->tls_fail_logged++;
+	log_warn("tls: %s: %s failed: %s", c->peer,
+		 c->phase == CONN_HANDSHAKE ? "handshake" : "connection", tls_strerror(err));
 }
 
 /* What each connection holds: its buffers' memory and what waits in the
@@ -730,6 +734,11 @@ static void sweep(struct loop *l, void *arg)
 	if (ctl->auth_suppressed) {
 		log_warn("auth: %u more refusals not logged", ctl->auth_suppressed);
 		ctl->auth_suppressed = 0;
+	}
+	ctl->tls_fail_logged = 0;
+	if (ctl->tls_fail_suppressed) {
+		log_warn("tls: %u more failures not logged", ctl->tls_fail_suppressed);
+		ctl->tls_fail_suppressed = 0;
 	}
 	loop_timer_set(l, &ctl->sweep, CONTROL_SWEEP_MS, sweep, ctl);
 }

@@ -65,8 +65,9 @@
 #define CONTROL_BUFFERED_MAX (32 * 1024 * 1024)
 /* An emptied buffer larger than this gives its memory back. */
 #define CONTROL_BUF_KEEP (16 * 1024)
-/* Refused credentials are logged at most this often per second; the rest
- * are counted and the count logged. */
+/* Refused credentials are logged at most this often per second, and
+ * failed TLS handshakes as often again; the rest are counted and the
+ * count logged. */
 #define CONTROL_AUTH_LOG_PER_SEC 10
 /* How often the timeouts are checked. */
 #define CONTROL_SWEEP_MS 1000
@@ -180,10 +181,13 @@ struct control {
 	struct tls_anchors cas;
 	struct auth_tokens *tokens;
 
-	/* Refused credentials in the current second. */
+	/* Refused credentials, and failed TLS handshakes, in the current
+	 * second: logged, and counted but not logged. */
 	uint64_t auth_log_sec;
 	unsigned auth_logged;
 	unsigned auth_suppressed;
+	unsigned tls_fail_logged;
+	unsigned tls_fail_suppressed;
 	uint64_t started_ms;
 };
 

@@ -322,6 +322,38 @@ def test_garbage_instead_of_tls_is_dropped_and_others_are_served(node):
     assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
 
 
+def test_a_flood_of_failed_handshakes_is_logged_at_a_bounded_rate(node):
+    """Each failed handshake is either a line of its own or counted in a
+    "tls: N more failures not logged" line: a flood cannot fill the journal
+    and push earlier refusals out of it."""
+    start = len(node.log())
+    flood = 300
+    for _ in range(flood):
+        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+
+    def counted():
+        log = node.log()[start:]
+        lines = len(re.findall(r"^.*tls: 127\.0\.0\.1:\d+: handshake failed", log, re.M))
+        more = sum(int(n) for n in re.findall(r"tls: (\d+) more failures not logged", log))
+        return lines, more
+
+    wait_until("every failed handshake to be logged or counted", lambda: sum(counted()) >= flood)
+    lines, more = counted()
+    assert lines + more == flood, (lines, more)
+    # 300 handshakes fail in far less than the 30 seconds it would take to
+    # log them all at 10 a second.
+    assert more > 0 and lines < flood // 2, (lines, more)
+    assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+
+
 # --- the API through the port ---------------------------------------------------------
 
 def test_unit_uploaded_started_followed_and_stopped_over_https(node):
