@@ -276,6 +276,41 @@ def test_old_protocols_and_non_aead_suites_are_refused(node, args):
     assert negotiated(out) is None or negotiated(out)[1] == "(NONE)", out
 
 
+def test_handshake_signatures_with_sha1_are_refused(node):
+    # SECLEVEL=0: OpenSSL 3 would not offer SHA-1 signatures itself otherwise.
+    out = s_client(node, "-tls1_2", "-sigalgs", "ECDSA+SHA1", "-cipher", "ALL:@SECLEVEL=0")
+    assert negotiated(out) is None or negotiated(out)[1] == "(NONE)", out
+    for sigalgs in ("ECDSA+SHA256", "ECDSA+SHA384", "ECDSA+SHA512"):
+        out = s_client(node, "-tls1_2", "-sigalgs", sigalgs)
+        assert negotiated(out) == ("TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"), (sigalgs, out)
+        assert "Peer signature type: ECDSA" in out and "Verify return code: 0 (ok)" in out, out
+
+
+@pytest.mark.parametrize("sigalgs,ok", [("ECDSA+SHA1", False), ("ECDSA+SHA256", True)])
+def test_the_cli_refuses_a_server_that_signs_its_handshake_with_sha1(node, sigalgs, ok):
+    port = free_port()
+    srv = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert", node.creds.cert,
+                            "-key", node.creds.key, "-tls1_2", "-sigalgs", sigalgs,
+                            "-cipher", "ALL:@SECLEVEL=0", "-www"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_until("openssl s_server to listen", listening)
+        r = node.cli("pith", "health", env={"PITH_ENDPOINT": "https://127.0.0.1:%d" % port})
+    finally:
+        srv.terminate()
+        srv.wait()
+    if ok:
+        assert r.returncode == 0, r.stderr
+    else:
+        assert r.returncode != 0 and "TLS with 127.0.0.1:%d failed" % port in r.stderr, (r.returncode, r.stderr)
+
+
 def test_the_certificate_names_the_node_and_chains_to_the_cluster_ca(node):
     s = node.tls_socket()
     der = s.getpeercert()
