@@ -90,8 +90,35 @@ static void refused(struct conn *c, const char *why)
 		 http_request_target(c->p), why);
 }
 
-/* The role of whoever sent the request; AUTH_NONE has been answered. */
-static enum auth_role authenticate(struct conn *c)
+/* Who a credential is, for the log: never a secret, nothing that could
+ * break a journal line. */
+#define ROUTE_WHO_MAX (TLS_NAME_MAX + 32)
+
+static void who_cert(char *who, size_t len, const char *cn)
+{
+	snprintf(who, len, "certificate CN=%s", cn);
+	for (char *s = who; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+static void who_token(char *who, size_t len, const struct auth_entry *en)
+{
+	char hex[65];
+
+	if (en->name[0]) {
+		snprintf(who, len, "token %s", en->name);
+		return;
+	}
+	/* A token without a name is told by its digest's start, as its line
+	 * in the tokens file shows it. */
+	auth_hash_hex(en->hash, hex);
+	snprintf(who, len, "token sha256:%.12s", hex);
+}
+
+/* The role of whoever sent the request, and in who what credential it
+ * was; AUTH_NONE has been answered. */
+static enum auth_role authenticate(struct conn *c, char *who, size_t wholen)
 {
 	const struct tls_peer *peer = &c->tls->peer;
 	const char *authz = http_header_get(c->p, "Authorization");
@@ -105,6 +132,7 @@ static enum auth_role authenticate(struct conn *c)
 	if (!authz) {
 		if (cert_role != AUTH_NONE) {
 			snprintf(c->cred, sizeof(c->cred), "cert:%s", peer->cn);
+			who_cert(who, wholen, peer->cn);
 			return cert_role;
 		}
 		if (peer->verified) {
@@ -142,6 +170,7 @@ static enum auth_role authenticate(struct conn *c)
 	snprintf(c->cred, sizeof(c->cred), "token:");
 	for (int i = 0; i < 8; i++)
 		snprintf(c->cred + 6 + 2 * i, 3, "%02x", en->hash[i]);
+	who_token(who, wholen, en);
 	return en->role;
 }
 
@@ -271,7 +300,7 @@ static bool is_open_health(const struct conn *c, const char *path)
 void route_request(struct conn *c)
 {
 	const char *target = http_request_target(c->p);
-	char path[1024];
+	char path[1024], who[ROUTE_WHO_MAX] = "";
 	int r;
 
 	c->stream = STREAM_NONE;
@@ -316,7 +345,7 @@ void route_request(struct conn *c)
 	 * here closes its connection: a client without a credential holds
 	 * no connection for longer than one answer. */
 	c->closing_after = true;
-	c->role = authenticate(c);
+	c->role = authenticate(c, who, sizeof(who));
 	if (c->role == AUTH_NONE)
 		return;
 	/* Refused for its role, its body is left unread: it closes too. */
@@ -325,6 +354,9 @@ void route_request(struct conn *c)
 		refused(c, "read-only credential");
 		return conn_respond_error(c, 403, "this credential may only read (GET, HEAD)");
 	}
+	/* The audit trail: every write let through, and whose it is. */
+	if (!reads_only(c))
+		log_info("audit: %s: %s %.200s by %s", c->peer, c->method, target, who);
 	c->closing_after = false;
 	if (c->p->framing == HTTP_BODY_LENGTH && c->p->content_length > CONTROL_BODY_MAX) {
 		c->closing_after = true;

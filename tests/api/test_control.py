@@ -4,6 +4,7 @@ HTTPS, and bad input. Every client here is one nobody on this project
 wrote: curl, openssl s_client, Python's ssl and requests."""
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -164,6 +165,36 @@ def test_a_new_ca_closes_every_connection_that_presented_a_certificate(tmp_path)
     finally:
         control.stop()
         init.cleanup()
+
+
+def test_every_write_is_logged_with_the_name_of_its_credential_never_the_secret(node):
+    named = gen(node.creds.dir, "token", "--name", "deploy-bot")
+    unnamed = gen(node.creds.dir, "token")
+    reloads = node.log().count("credentials read again")
+    node.proc.send_signal(signal.SIGHUP)
+    wait_until("the reload", lambda: node.log().count("credentials read again") > reloads)
+    start = len(node.log())
+    path = "/v1/units/audited.service/file"
+    assert node.curl("-X", "PUT", "--data-binary", HELLO, node.url(path), token=named)[0] in (200, 201)
+    assert node.curl(node.url(path), token=named)[0] == 200
+    assert node.curl("-X", "POST", "-u", "someone:" + unnamed, node.url("/v1/daemon-reload"))[0] == 200
+    crt, key = node.creds.client("alice")
+    assert node.curl("-X", "DELETE", "--cert", crt, "--key", key, node.url(path))[0] in (200, 204)
+    # A write refused is a refusal, not a write.
+    assert node.curl("-X", "DELETE", node.url(path), token=node.creds.reader)[0] == 403
+
+    def audit():
+        return re.findall(r"audit: 127\.0\.0\.1:\d+: (.*)$", node.log()[start:], re.M)
+    digest = hashlib.sha256(unnamed.encode()).hexdigest()
+    want = ["PUT %s by token deploy-bot" % path,
+            "POST /v1/daemon-reload by token sha256:%s" % digest[:12],
+            "DELETE %s by certificate CN=alice" % path]
+    wait_until("three audit lines", lambda: len(audit()) >= 3)
+    assert audit() == want, audit()
+    log = node.log()
+    for secret in (named, unnamed, node.creds.admin, node.creds.reader):
+        assert secret not in log and secret[len("pith_"):] not in log
+    assert digest not in log     # only the start of the digest
 
 
 # --- GET /health: etcd's, and the one route without a credential ----------------------
