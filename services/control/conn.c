@@ -238,9 +238,16 @@ static void reap(struct loop *l, void *arg)
 		struct conn *c = ctl->dead;
 
 		ctl->dead = c->next;
+		/* Requests, their credentials among them, in plaintext: in
+		 * the input, the parser and the TLS engine's buffer (with
+		 * the session's keys). */
+		buf_wipe(&c->in);
 		buf_free(&c->in);
 		buf_free(&c->out);
+		explicit_bzero(c->tls, sizeof(*c->tls));
 		free(c->tls);
+		if (c->p)
+			explicit_bzero(c->p, sizeof(*c->p));
 		free(c->p);
 		free(c);
 	}

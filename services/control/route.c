@@ -150,6 +150,8 @@ static enum auth_role authenticate(struct conn *c, char *who, size_t wholen)
 	}
 	/* A credential that is wrong is refused even beside a good certificate. */
 	r = auth_header_secret(authz, secret, sizeof(secret));
+	/* The header is not needed again, nor passed on: it goes now. */
+	http_header_wipe(c->p, "Authorization");
 	if (r == -ENOTSUP) {
 		refused(c, "unsupported authorization scheme");
 		conn_respond_error(c, 401, "unsupported authorization scheme: use Bearer or Basic");
