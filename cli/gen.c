@@ -91,19 +91,46 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
-/* Write b to path with mode, atomically; refuse to replace a file unless force. */
+/* Keys are written into dir: whoever else may write to it could plant a
+ * link or a file where a key is about to go, or swap the key for theirs.
+ * Its parents are not checked (a directory under /tmp is fine). */
+static void dir_check(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		die(EXIT_TEMP, "unable to use %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die(EXIT_USAGE, "unable to use %s: not a directory", dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		die(EXIT_USAGE, "unable to use %s: group or others may write to it (mode %04o); "
+				"chmod go-w it or choose another --dir",
+		    dir, (unsigned)(st.st_mode & 07777));
+}
+
+/* Write b to path with mode, atomically; refuse to replace a file unless
+ * force. The temporary file is made new: one in the way (an interrupted
+ * run's, or a planted link) is an error, never written through. */
 static void file_put(const struct gen *g, const char *path, const struct buf *b, mode_t mode)
 {
 	char tmp[4200];
-	int fd;
+	int fd, r;
 
 	if (!g->force && access(path, F_OK) == 0)
 		die(EXIT_USAGE, "unable to write %s: it exists (--force replaces it)", path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0 || write(fd, b->data, b->len) != (ssize_t)b->len || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, path) < 0)
-		die(EXIT_TEMP, "unable to write %s: %s", path, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST)
+		die(EXIT_USAGE, "unable to write %s: %s is in the way (left by an interrupted run, "
+				"or not made by pith gen): remove it", path, tmp);
+	if (fd < 0)
+		die(EXIT_TEMP, "unable to write %s: %s", tmp, strerror(errno));
+	if (write(fd, b->data, b->len) != (ssize_t)b->len || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		r = errno;
+		unlink(tmp);
+		die(EXIT_TEMP, "unable to write %s: %s", path, strerror(r));
+	}
 }
 
 static void path_of(char *out, size_t len, const struct gen *g, const char *sub, const char *name,
@@ -150,6 +177,8 @@ static void issue(const struct gen *g, struct cert_request *req, const char *sub
 	snprintf(dir, sizeof(dir), "%s%s%s", g->dir, *sub ? "/" : "", sub);
 	if (mkdirs(dir) < 0)
 		die(EXIT_TEMP, "unable to create %s: %s", dir, strerror(errno));
+	dir_check(g->dir);
+	dir_check(dir);
 	path_of(path, sizeof(path), g, sub, name, ".key");
 	file_put(g, path, &key, 0600);
 	path_of(path, sizeof(path), g, sub, name, ".crt");
@@ -179,8 +208,11 @@ static void gen_token(const struct gen *g)
 	auth_hash_hex(h, hex);
 	if (mkdirs(g->dir) < 0)
 		die(EXIT_TEMP, "unable to create %s: %s", g->dir, strerror(errno));
+	dir_check(g->dir);
 	path_of(path, sizeof(path), g, "", "tokens", "");
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ELOOP)
+		die(EXIT_USAGE, "unable to write %s: it is a symbolic link", path);
 	if (fd < 0 || dprintf(fd, "%s sha256:%s%s%s\n", auth_role_name(g->role), hex,
 			      g->token_name ? " " : "", g->token_name ? g->token_name : "") < 0 ||
 	    fsync(fd) < 0 || close(fd) < 0)

@@ -186,12 +186,35 @@ void auth_hash_hex(const unsigned char hash[32], char out[65])
 	out[64] = 0;
 }
 
+/* The password of base64 cred (n bytes) into out, decoding into raw,
+ * which the caller zeroes. */
+static int basic_password(const char *cred, size_t n, unsigned char *raw, size_t rawlen, char *out,
+			  size_t outlen)
+{
+	const unsigned char *colon;
+	size_t got;
+	int r;
+
+	if ((r = base64_decode(cred, n, raw, rawlen, &got)) < 0)
+		return r;
+	colon = memchr(raw, ':', got);
+	if (!colon)
+		return -EINVAL;
+	n = got - (size_t)(colon + 1 - raw);
+	if (memchr(colon + 1, 0, n))
+		return -EINVAL;
+	if (n > AUTH_SECRET_MAX || n >= outlen)
+		return -E2BIG;
+	memcpy(out, colon + 1, n);
+	out[n] = 0;
+	return 0;
+}
+
 int auth_header_secret(const char *value, char *out, size_t outlen)
 {
 	const char *sp = strchr(value, ' '), *cred;
 	unsigned char raw[AUTH_SECRET_MAX + 256];
-	size_t n, got;
-	const unsigned char *colon;
+	size_t n;
 	int r;
 
 	if (!sp)
@@ -219,22 +242,10 @@ int auth_header_secret(const char *value, char *out, size_t outlen)
 	if ((size_t)(sp - value) == 5 && !strncasecmp(value, "Basic", 5)) {
 		if (n > (sizeof(raw) / 3) * 4)
 			return -E2BIG;
-		if ((r = base64_decode(cred, n, raw, sizeof(raw), &got)) < 0)
-			return r;
-		colon = memchr(raw, ':', got);
-		if (!colon)
-			return -EINVAL;
-		n = got - (size_t)(colon + 1 - raw);
-		if (memchr(colon + 1, 0, n))
-			return -EINVAL;
-		if (n > AUTH_SECRET_MAX || n >= outlen) {
-			explicit_bzero(raw, sizeof(raw));
-			return -E2BIG;
-		}
-		memcpy(out, colon + 1, n);
-		out[n] = 0;
+		r = basic_password(cred, n, raw, sizeof(raw), out, outlen);
+		/* The decoded user:password, whole or in part, whatever became of it. */
 		explicit_bzero(raw, sizeof(raw));
-		return 0;
+		return r;
 	}
 	return -ENOTSUP;
 }

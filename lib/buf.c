@@ -92,6 +92,13 @@ void buf_reset(struct buf *b)
 		b->data[0] = 0;
 }
 
+void buf_wipe(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	b->len = 0;
+}
+
 void buf_free(struct buf *b)
 {
 	free(b->data);

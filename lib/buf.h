@@ -27,6 +27,10 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Drop the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
+/* Zero every byte of the allocation (what was consumed too) and empty b,
+ * keeping the allocation: for a buffer that held a secret, before
+ * buf_free(). What an earlier growth left behind (realloc) is not reached. */
+void buf_wipe(struct buf *b);
 void buf_free(struct buf *b);
 
 #endif

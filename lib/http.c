@@ -184,6 +184,16 @@ const char *http_header_get(const struct http_parser *p, const char *name)
 	return NULL;
 }
 
+void http_header_wipe(struct http_parser *p, const char *name)
+{
+	for (unsigned i = 0; i < p->nfields; i++) {
+		char *n = p->buf + p->fields[i].name, *v = p->buf + p->fields[i].value;
+
+		if (mem_ieq(n, strlen(n), name))
+			explicit_bzero(v, strlen(v));
+	}
+}
+
 int http_header_nth(const struct http_parser *p, unsigned i, const char **name,
 		    const char **value)
 {
@@ -279,6 +289,11 @@ static int field_line(struct http_parser *p, size_t n)
 	l[nlen] = 0;
 	memmove(l + nlen + 1, l + vs, ve - vs);
 	l[nlen + 1 + ve - vs] = 0;
+	/* What the stored form leaves of the line behind it (as many bytes as
+	 * the whitespace dropped) is zeroed: no byte of a credential stays
+	 * where http_header_wipe() would miss it. */
+	if (n > nlen + 1 + ve - vs + 1)
+		memset(l + nlen + 1 + ve - vs + 1, 0, n - (nlen + 1 + ve - vs + 1));
 	p->fields[p->nfields].name = (uint16_t)p->used;
 	p->fields[p->nfields].value = (uint16_t)(p->used + nlen + 1);
 	p->nfields++;

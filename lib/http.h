@@ -196,6 +196,9 @@ const char *http_request_target(const struct http_parser *p);
 /* The value of the first header field called name (compared without case),
  * with surrounding whitespace removed; NULL if there is none. */
 const char *http_header_get(const struct http_parser *p, const char *name);
+/* Zero the value of every field named name (without case), in place: a
+ * credential is not kept past its use. http_header_get() then gives "". */
+void http_header_wipe(struct http_parser *p, const char *name);
 
 /* The i-th header field in the order received. 0, or -ENOENT past the end. */
 int http_header_nth(const struct http_parser *p, unsigned i, const char **name,

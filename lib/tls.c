@@ -533,10 +533,11 @@ static const uint16_t tls_suites[] = {
 
 static void profile(br_ssl_engine_context *eng)
 {
-	/* The hashes a peer may sign with (and the PRFs' SHA-256 and SHA-384). */
+	/* The hashes handshake signatures may use, either way (and the PRFs'
+	 * SHA-256 and SHA-384). Not SHA-1: its collisions are practical, and
+	 * a peer that offers nothing else is refused. */
 	static const br_hash_class *const hashes[] = {
-		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
-		&br_sha384_vtable, &br_sha512_vtable,
+		&br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
 	};
 
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);

@@ -238,9 +238,16 @@ static void reap(struct loop *l, void *arg)
 		struct conn *c = ctl->dead;
 
 		ctl->dead = c->next;
+		/* Requests, their credentials among them, in plaintext: in
+		 * the input, the parser and the TLS engine's buffer (with
+		 * the session's keys). */
+		buf_wipe(&c->in);
 		buf_free(&c->in);
 		buf_free(&c->out);
+		explicit_bzero(c->tls, sizeof(*c->tls));
 		free(c->tls);
+		if (c->p)
+			explicit_bzero(c->p, sizeof(*c->p));
 		free(c->p);
 		free(c);
 	}
@@ -303,7 +310,7 @@ static void request_finish(struct conn *c)
 	c->p->body_max = HTTP_BODY_UNLIMITED;
 	c->in_request = false;
 	c->answered = false;
-	c->discard_body = false;
+	c->answer_after_body = false;
 	c->head_started_ms = 0;
 }
 
@@ -318,15 +325,10 @@ static bool request_maybe_finish(struct conn *c)
 		request_finish(c);
 		return true;
 	}
-	/* Answered before the body was read: only closing keeps framing safe,
-	 * unless the body is to be read and dropped. */
-	if (!c->discard_body) {
-		stats_request(c->route, c->method, c->status,
-			      now_usec() - c->started_usec);
-		conn_shutdown(c);
-		return true;
-	}
-	return false;
+	/* Answered before the body was read: only closing keeps framing safe. */
+	stats_request(c->route, c->method, c->status, now_usec() - c->started_usec);
+	conn_shutdown(c);
+	return true;
 }
 
 void conn_answer_done(struct conn *c)
@@ -449,7 +451,7 @@ static void process_input(struct conn *c)
 			c->in_request = true;
 			c->quiet_since_ms = loop_now_ms();
 			c->answered = false;
-			c->discard_body = false;
+			c->answer_after_body = false;
 			c->closing_after = false;
 			c->head_started_ms = 0;
 			c->started_usec = now_usec();
@@ -465,6 +467,8 @@ static void process_input(struct conn *c)
 		case HTTP_EV_DONE:
 			if (c->up)
 				upstream_body_end(c->up);
+			else if (c->answer_after_body)
+				route_answer_local(c);
 			request_maybe_finish(c);
 			break;
 		case HTTP_EV_ERROR:
@@ -516,9 +520,13 @@ static void tls_failed(struct conn *c, int err)
 	if (c->tls_logged || !err)
 		return;
 	c->tls_logged = true;
-	if (ctl->auth_logged < CONTROL_AUTH_LOG_PER_SEC)
-		log_warn("tls: %s: %s failed: %s", c->peer,
-			 c->phase == CONN_HANDSHAKE ? "handshake" : "connection", tls_strerror(err));
+	if (ctl->tls_fail_logged >= CONTROL_AUTH_LOG_PER_SEC) {
+		ctl->tls_fail_suppressed++;
+		return;
+	}
+	ctl->tls_fail_logged++;
+	log_warn("tls: %s: %s failed: %s", c->peer,
+		 c->phase == CONN_HANDSHAKE ? "handshake" : "connection", tls_strerror(err));
 }
 
 /* What each connection holds: its buffers' memory and what waits in the
@@ -733,6 +741,11 @@ static void sweep(struct loop *l, void *arg)
 	if (ctl->auth_suppressed) {
 		log_warn("auth: %u more refusals not logged", ctl->auth_suppressed);
 		ctl->auth_suppressed = 0;
+	}
+	ctl->tls_fail_logged = 0;
+	if (ctl->tls_fail_suppressed) {
+		log_warn("tls: %u more failures not logged", ctl->tls_fail_suppressed);
+		ctl->tls_fail_suppressed = 0;
 	}
 	loop_timer_set(l, &ctl->sweep, CONTROL_SWEEP_MS, sweep, ctl);
 }

@@ -65,8 +65,9 @@
 #define CONTROL_BUFFERED_MAX (32 * 1024 * 1024)
 /* An emptied buffer larger than this gives its memory back. */
 #define CONTROL_BUF_KEEP (16 * 1024)
-/* Refused credentials are logged at most this often per second; the rest
- * are counted and the count logged. */
+/* Refused credentials are logged at most this often per second, and
+ * failed TLS handshakes as often again; the rest are counted and the
+ * count logged. */
 #define CONTROL_AUTH_LOG_PER_SEC 10
 /* How often the timeouts are checked. */
 #define CONTROL_SWEEP_MS 1000
@@ -128,7 +129,7 @@ struct conn {
 	/* The current request. */
 	bool in_request;	/* its head has been parsed and it is not answered */
 	bool answered;		/* the answer is complete */
-	bool discard_body;	/* read the body and drop it */
+	bool answer_after_body;	/* answered here once its body is read and dropped */
 	bool closing_after;	/* close once the answer is out */
 	enum auth_role role;
 	/* Who, for the limits per credential: "token:" and 16 hex digits of
@@ -180,10 +181,13 @@ struct control {
 	struct tls_anchors cas;
 	struct auth_tokens *tokens;
 
-	/* Refused credentials in the current second. */
+	/* Refused credentials, and failed TLS handshakes, in the current
+	 * second: logged, and counted but not logged. */
 	uint64_t auth_log_sec;
 	unsigned auth_logged;
 	unsigned auth_suppressed;
+	unsigned tls_fail_logged;
+	unsigned tls_fail_suppressed;
 	uint64_t started_ms;
 };
 
@@ -206,6 +210,9 @@ void conn_resume(struct conn *c);
 
 /* route.c: a request's head is complete; authenticate, authorize, route. */
 void route_request(struct conn *c);
+/* route.c: the body of a request answered here (answer_after_body) has
+ * been read; answer it. */
+void route_answer_local(struct conn *c);
 /* Load or reload credentials. 0, or -errno with e. */
 int control_credentials_load(struct control *ctl, struct err *e);
 

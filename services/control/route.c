@@ -90,8 +90,35 @@ static void refused(struct conn *c, const char *why)
 		 http_request_target(c->p), why);
 }
 
-/* The role of whoever sent the request; AUTH_NONE has been answered. */
-static enum auth_role authenticate(struct conn *c)
+/* Who a credential is, for the log: never a secret, nothing that could
+ * break a journal line. */
+#define ROUTE_WHO_MAX (TLS_NAME_MAX + 32)
+
+static void who_cert(char *who, size_t len, const char *cn)
+{
+	snprintf(who, len, "certificate CN=%s", cn);
+	for (char *s = who; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+static void who_token(char *who, size_t len, const struct auth_entry *en)
+{
+	char hex[65];
+
+	if (en->name[0]) {
+		snprintf(who, len, "token %s", en->name);
+		return;
+	}
+	/* A token without a name is told by its digest's start, as its line
+	 * in the tokens file shows it. */
+	auth_hash_hex(en->hash, hex);
+	snprintf(who, len, "token sha256:%.12s", hex);
+}
+
+/* The role of whoever sent the request, and in who what credential it
+ * was; AUTH_NONE has been answered. */
+static enum auth_role authenticate(struct conn *c, char *who, size_t wholen)
 {
 	const struct tls_peer *peer = &c->tls->peer;
 	const char *authz = http_header_get(c->p, "Authorization");
@@ -106,6 +133,7 @@ static enum auth_role authenticate(struct conn *c)
 	if (!authz) {
 		if (cert_role != AUTH_NONE) {
 			snprintf(c->cred, sizeof(c->cred), "cert:%s", peer->cn);
+			who_cert(who, wholen, peer->cn);
 			return cert_role;
 		}
 		if (peer->verified) {
@@ -123,6 +151,8 @@ static enum auth_role authenticate(struct conn *c)
 	}
 	/* A credential that is wrong is refused even beside a good certificate. */
 	r = auth_header_secret(authz, secret, sizeof(secret));
+	/* The header is not needed again, nor passed on: it goes now. */
+	http_header_wipe(c->p, "Authorization");
 	if (r == -ENOTSUP) {
 		refused(c, "unsupported authorization scheme");
 		conn_respond_error(c, 401, "unsupported authorization scheme: use Bearer or Basic");
@@ -143,6 +173,7 @@ static enum auth_role authenticate(struct conn *c)
 	snprintf(c->cred, sizeof(c->cred), "token:");
 	for (int i = 0; i < 8; i++)
 		snprintf(c->cred + 6 + 2 * i, 3, "%02x", en->hash[i]);
+	who_token(who, wholen, en);
 	return en->role;
 }
 
@@ -272,7 +303,7 @@ static bool is_open_health(const struct conn *c, const char *path)
 void route_request(struct conn *c)
 {
 	const char *target = http_request_target(c->p);
-	char path[1024];
+	char path[1024], who[ROUTE_WHO_MAX] = "";
 	int r;
 
 	c->stream = STREAM_NONE;
@@ -317,7 +348,7 @@ void route_request(struct conn *c)
 	 * here closes its connection: a client without a credential holds
 	 * no connection for longer than one answer. */
 	c->closing_after = true;
-	c->role = authenticate(c);
+	c->role = authenticate(c, who, sizeof(who));
 	if (c->role == AUTH_NONE)
 		return;
 	/* Refused for its role, its body is left unread: it closes too. */
@@ -326,30 +357,24 @@ void route_request(struct conn *c)
 		refused(c, "read-only credential");
 		return conn_respond_error(c, 403, "this credential may only read (GET, HEAD)");
 	}
+	/* The audit trail: every write let through, and whose it is. */
+	if (!reads_only(c))
+		log_info("audit: %s: %s %.200s by %s", c->peer, c->method, target, who);
 	c->closing_after = false;
 	if (c->p->framing == HTTP_BODY_LENGTH && c->p->content_length > CONTROL_BODY_MAX) {
 		c->closing_after = true;
 		return conn_respond_error(c, 413, "the body is larger than %d bytes", CONTROL_BODY_MAX);
 	}
 	c->p->body_max = CONTROL_BODY_MAX;
-	/* The local routes take no body; one sent anyway is read and dropped. */
-	c->discard_body = true;
 	switch (c->route) {
 	case ROUTE_HEALTHZ:
-		if (!reads_only(c))
-			return conn_respond_error(c, 405, "use GET");
-		return answer_json(c, healthz_json);
 	case ROUTE_MACHINE:
-		if (!reads_only(c))
-			return conn_respond_error(c, 405, "use GET");
-		return answer_json(c, machine_json);
+		break;
 	case ROUTE_METRICS:
-		if (!reads_only(c))
-			return conn_respond_error(c, 405, "use GET");
-		c->discard_body = false;
-		return pass_on(c, "/v1/metrics", true);
+		if (reads_only(c))
+			return pass_on(c, "/v1/metrics", true);
+		break;
 	case ROUTE_KV:
-		c->discard_body = false;
 		if (is_watch(path, target) && reads_only(c)) {
 			if (!stream_allowed(c, STREAM_WATCH))
 				return;
@@ -362,12 +387,46 @@ void route_request(struct conn *c)
 				return;
 			c->stream = STREAM_FOLLOW;
 		}
-		break;
+		return pass_on(c, target, false);
 	case ROUTE_OTHER:
-		if (strncmp(path, "/v1/", 4))
-			return conn_respond_error(c, 404, "No such route: %s", path);
+		if (!strncmp(path, "/v1/", 4))
+			return pass_on(c, target, false);
 		break;
+	default:
+		return pass_on(c, target, false);
 	}
-	c->discard_body = false;
-	pass_on(c, target, false);
+	/* Answered here. The local routes take no body; one sent anyway is
+	 * read and dropped before the answer, so that a body that breaks its
+	 * framing is answered 400 and closes, as anywhere else. */
+	if (c->p->framing != HTTP_BODY_NONE) {
+		c->answer_after_body = true;
+		if (c->p->expect_continue)
+			buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		return;
+	}
+	route_answer_local(c);
+}
+
+void route_answer_local(struct conn *c)
+{
+	char path[1024];
+
+	c->answer_after_body = false;
+	switch (c->route) {
+	case ROUTE_HEALTHZ:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		return answer_json(c, healthz_json);
+	case ROUTE_MACHINE:
+		if (!reads_only(c))
+			return conn_respond_error(c, 405, "use GET");
+		return answer_json(c, machine_json);
+	case ROUTE_METRICS:
+		return conn_respond_error(c, 405, "use GET");
+	default:
+		/* route_request decoded it already. */
+		if (http_path_decode(http_request_target(c->p), path, sizeof(path)) < 0)
+			path[0] = 0;
+		return conn_respond_error(c, 404, "No such route: %s", path);
+	}
 }

@@ -4,6 +4,7 @@ HTTPS, and bad input. Every client here is one nobody on this project
 wrote: curl, openssl s_client, Python's ssl and requests."""
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -186,6 +187,36 @@ def test_a_new_ca_closes_every_connection_that_presented_a_certificate(tmp_path)
         init.cleanup()
 
 
+def test_every_write_is_logged_with_the_name_of_its_credential_never_the_secret(node):
+    named = gen(node.creds.dir, "token", "--name", "deploy-bot")
+    unnamed = gen(node.creds.dir, "token")
+    reloads = node.log().count("credentials read again")
+    node.proc.send_signal(signal.SIGHUP)
+    wait_until("the reload", lambda: node.log().count("credentials read again") > reloads)
+    start = len(node.log())
+    path = "/v1/units/audited.service/file"
+    assert node.curl("-X", "PUT", "--data-binary", HELLO, node.url(path), token=named)[0] in (200, 201)
+    assert node.curl(node.url(path), token=named)[0] == 200
+    assert node.curl("-X", "POST", "-u", "someone:" + unnamed, node.url("/v1/daemon-reload"))[0] == 200
+    crt, key = node.creds.client("alice")
+    assert node.curl("-X", "DELETE", "--cert", crt, "--key", key, node.url(path))[0] in (200, 204)
+    # A write refused is a refusal, not a write.
+    assert node.curl("-X", "DELETE", node.url(path), token=node.creds.reader)[0] == 403
+
+    def audit():
+        return re.findall(r"audit: 127\.0\.0\.1:\d+: (.*)$", node.log()[start:], re.M)
+    digest = hashlib.sha256(unnamed.encode()).hexdigest()
+    want = ["PUT %s by token deploy-bot" % path,
+            "POST /v1/daemon-reload by token sha256:%s" % digest[:12],
+            "DELETE %s by certificate CN=alice" % path]
+    wait_until("three audit lines", lambda: len(audit()) >= 3)
+    assert audit() == want, audit()
+    log = node.log()
+    for secret in (named, unnamed, node.creds.admin, node.creds.reader):
+        assert secret not in log and secret[len("pith_"):] not in log
+    assert digest not in log     # only the start of the digest
+
+
 # --- GET /health: etcd's, and the one route without a credential ----------------------
 
 @pytest.fixture(scope="module")
@@ -296,6 +327,41 @@ def test_old_protocols_and_non_aead_suites_are_refused(node, args):
     assert negotiated(out) is None or negotiated(out)[1] == "(NONE)", out
 
 
+def test_handshake_signatures_with_sha1_are_refused(node):
+    # SECLEVEL=0: OpenSSL 3 would not offer SHA-1 signatures itself otherwise.
+    out = s_client(node, "-tls1_2", "-sigalgs", "ECDSA+SHA1", "-cipher", "ALL:@SECLEVEL=0")
+    assert negotiated(out) is None or negotiated(out)[1] == "(NONE)", out
+    for sigalgs in ("ECDSA+SHA256", "ECDSA+SHA384", "ECDSA+SHA512"):
+        out = s_client(node, "-tls1_2", "-sigalgs", sigalgs)
+        assert negotiated(out) == ("TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"), (sigalgs, out)
+        assert "Peer signature type: ECDSA" in out and "Verify return code: 0 (ok)" in out, out
+
+
+@pytest.mark.parametrize("sigalgs,ok", [("ECDSA+SHA1", False), ("ECDSA+SHA256", True)])
+def test_the_cli_refuses_a_server_that_signs_its_handshake_with_sha1(node, sigalgs, ok):
+    port = free_port()
+    srv = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert", node.creds.cert,
+                            "-key", node.creds.key, "-tls1_2", "-sigalgs", sigalgs,
+                            "-cipher", "ALL:@SECLEVEL=0", "-www"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_until("openssl s_server to listen", listening)
+        r = node.cli("pith", "health", env={"PITH_ENDPOINT": "https://127.0.0.1:%d" % port})
+    finally:
+        srv.terminate()
+        srv.wait()
+    if ok:
+        assert r.returncode == 0, r.stderr
+    else:
+        assert r.returncode != 0 and "TLS with 127.0.0.1:%d failed" % port in r.stderr, (r.returncode, r.stderr)
+
+
 def test_the_certificate_names_the_node_and_chains_to_the_cluster_ca(node):
     s = node.tls_socket()
     der = s.getpeercert()
@@ -339,6 +405,47 @@ def test_garbage_instead_of_tls_is_dropped_and_others_are_served(node):
         except (ConnectionResetError, socket.timeout):
             pass
         s.close()
+    assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
+
+
+def test_a_flood_of_failed_handshakes_is_logged_at_a_bounded_rate(tmp_path):
+    """Each failed handshake is either a line of its own or counted in a
+    "tls: N more failures not logged" line: a flood cannot fill the journal
+    and push earlier refusals out of it. A port of its own: no other
+    test's failures are counted in its log."""
+    init, node = start(tmp_path)
+    try:
+        flood_and_count(node)
+    finally:
+        node.stop()
+        init.cleanup()
+
+
+def flood_and_count(node):
+    flood = 300
+    for _ in range(flood):
+        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+
+    def counted():
+        log = node.log()
+        lines = len(re.findall(r"^.*tls: 127\.0\.0\.1:\d+: handshake failed", log, re.M))
+        more = sum(int(n) for n in re.findall(r"tls: (\d+) more failures not logged", log))
+        return lines, more
+
+    wait_until("every failed handshake to be logged or counted", lambda: sum(counted()) >= flood)
+    lines, more = counted()
+    assert lines + more == flood, (lines, more)
+    # 300 handshakes fail in far less than the 30 seconds it would take to
+    # log them all at 10 a second.
+    assert more > 0 and lines < flood // 2, (lines, more)
     assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
 
 
@@ -589,6 +696,44 @@ def test_framing_errors_get_their_status_and_close(node, head, status):
     assert b"Connection: close" in out
     # The smuggled second request is never answered.
     assert out.count(b"HTTP/1.1 ") == 1, out
+
+
+@pytest.mark.parametrize("target", [b"/healthz", b"/v1/machine", b"/metrics", b"/nope", b"/v1/daemon-reload"])
+@pytest.mark.parametrize("chunk", [b"5;a\nhello\r\n0\r\n\r\n", b"5;a=\"x\ny\"\r\nhello\r\n0\r\n\r\n",
+                                   b"0;a\n\r\n"])
+def test_a_bare_lf_in_a_chunk_extension_gets_400_and_close_on_every_route(node, target, chunk):
+    # Routes answered here as well as those passed on: the body is read
+    # before the answer, so its framing error is what the client hears.
+    out = node.exchange(b"POST " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+                        b"Transfer-Encoding: chunked\r\n\r\n" + chunk +
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"\r\n")
+    assert out.startswith(b"HTTP/1.1 400 "), out[:300]
+    assert b"invalid chunk extension" in out and b"Connection: close" in out, out[:300]
+    assert out.count(b"HTTP/1.1 ") == 1, out
+
+
+def test_a_body_sent_to_a_local_route_is_read_before_the_answer(node):
+    # Well framed, it is dropped and the connection carries on.
+    for target, status in ((b"/healthz", b"405"), (b"/nope", b"404")):
+        out = node.exchange(b"POST " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+                            b"Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n"
+                            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) + b"Connection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 " + status), out[:300]
+        assert out.count(b"HTTP/1.1 200 OK") == 1, out
+    # Expect: 100-continue is honoured before the body to drop.
+    s = node.tls_socket()
+    s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\n" + auth(node) +
+              b"Expect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+    assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    s.sendall(b"hello")
+    rest = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    s.close()
+    assert rest.startswith(b"HTTP/1.1 405"), rest
 
 
 def test_json_nested_100000_deep_and_invalid_utf8_are_refused_cleanly(node):

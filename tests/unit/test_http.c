@@ -512,6 +512,12 @@ static void bad_chunk_sizes_are_refused(void **state)
 		{ "5\r\nhelloX\r\n", "body <hello>\nerror 400: chunk data not followed by CRLF\n" },
 		{ "5\r\nhello\rX", "body <hello>\nerror 400: chunk data not followed by CRLF\n" },
 		{ "5;a=\x01\r\n", "error 400: invalid chunk extension\n" },
+		/* A bare LF never ends the line, inside an extension either. */
+		{ "5;a\nhello\r\n0\r\n\r\n", "error 400: invalid chunk extension\n" },
+		{ "5;a=\"b\nc\"\r\nhello\r\n", "error 400: invalid chunk extension\n" },
+		{ "5 ;a\n", "error 400: invalid chunk extension\n" },
+		{ "5\n", "error 400: invalid chunk size\n" },
+		{ "5 \n", "error 400: invalid chunk size\n" },
 		{ "5\rX", "error 400: CR without LF\n" },
 	};
 	char req[256];
@@ -924,6 +930,39 @@ static void query_parameters_are_found_by_name(void **state)
 	assert_int_equal(http_query_get("/a?a=0123456789abcde", "a", out, sizeof out), 0);
 }
 
+/* No two bytes in a row of the secret are left anywhere in the parser. */
+static void assert_no_trace(const struct http_parser *p, const char *secret)
+{
+	for (size_t i = 0; secret[i + 1]; i++)
+		assert_null(memmem(p, sizeof(*p), secret + i, 2));
+}
+
+static void a_wiped_header_leaves_no_trace_of_its_value(void **state)
+{
+	static const char *const heads[] = {
+		/* Whitespace around the value: the line is longer than what is kept. */
+		"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: \t Bearer Zq9XkW7v \t \r\n\r\n",
+		"GET / HTTP/1.1\r\nauthorization:Basic Zq9XkW7v\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nAuthorization: Bearer Zq9XkW7v\r\nHost: x\r\nAUTHORIZATION: Zq9XkW7v   \r\n\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+		struct http_parser *p = malloc(sizeof(*p));
+
+		memset(p, 0, sizeof(*p));
+		http_parser_init(p, HTTP_REQUEST);
+		assert_int_equal(http_parse(p, heads[i], strlen(heads[i])), strlen(heads[i]));
+		assert_int_equal(p->event, HTTP_EV_HEAD);
+		assert_non_null(strstr(http_header_get(p, "Authorization"), "Zq9XkW7v"));
+		http_header_wipe(p, "Authorization");
+		assert_string_equal(http_header_get(p, "authorization"), "");
+		assert_no_trace(p, "Zq9XkW7v");
+		/* The other fields are kept. */
+		assert_string_equal(http_header_get(p, "Host"), "x");
+		free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(status_reasons_are_the_standard_ones),
 		cmocka_unit_test(paths_are_percent_decoded),
 		cmocka_unit_test(query_parameters_are_found_by_name),
+		cmocka_unit_test(a_wiped_header_leaves_no_trace_of_its_value),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
