@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cert.h"
 #include "json.h"
 #include "log.h"
 #include "unit_load.h"
@@ -125,8 +127,20 @@ static enum auth_role authenticate(struct conn *c, char *who, size_t wholen)
 	const struct auth_entry *en;
 	char secret[AUTH_SECRET_MAX + 1];
 	enum auth_role cert_role = AUTH_NONE;
+	int64_t not_before, not_after, now = (int64_t)time(NULL);
 	int r;
 
+	/* The handshake checked the certificate's validity period then; a
+	 * connection lasts, so each request checks it again, and one that
+	 * has expired since is refused whatever else the request carries. */
+	if (c->ctl->cas.n && peer->verified &&
+	    (peer->ee_too_big || cert_validity(peer->ee, peer->ee_len, &not_before, &not_after) < 0 ||
+	     now < not_before || now > not_after)) {
+		refused(c, "the client certificate is no longer valid");
+		conn_respond_error(c, 401, "the client certificate is no longer valid: it expired, "
+				   "or is not valid yet; connect again with a valid one");
+		return AUTH_NONE;
+	}
 	/* A node's certificate is no client's, whatever its O says. */
 	if (c->ctl->cas.n && peer->verified && !peer->node)
 		cert_role = auth_role_parse(peer->org);

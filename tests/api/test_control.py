@@ -148,6 +148,51 @@ def test_a_node_certificate_has_no_client_role_whatever_its_o(node, tmp_path):
         assert "no role" in json.loads(body)["error"], body
 
 
+def test_a_certificate_that_expires_mid_connection_is_refused_from_then_on(node, tmp_path):
+    """A client certificate valid for a few more seconds: the connection
+    it opened is served until then, and its next request after is
+    refused and the connection closed (the handshake's check alone left
+    it usable for as long as the connection lasted)."""
+    d = str(tmp_path)
+    end = time.time() + 5
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+                "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\norganizationName = optional\n")
+    with open(os.path.join(d, "client.ext"), "w") as f:
+        f.write("keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n")
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    stamp = lambda t: time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))
+    for args in (["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "c.key",
+                  "-out", "c.csr", "-subj", "/CN=brief/O=admin"],
+                 ["ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", node.creds.ca, "-keyfile",
+                  os.path.join(node.creds.dir, "ca.key"), "-in", "c.csr", "-out", "c.crt",
+                  "-startdate", stamp(time.time() - 60), "-enddate", stamp(end), "-extfile", "client.ext"]):
+        r = subprocess.run(["openssl"] + args, cwd=d, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    s = node.tls_socket(cert=(os.path.join(d, "c.crt"), os.path.join(d, "c.key")))
+    s.settimeout(WAIT)
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    s.sendall(request)
+    assert s.recv(65536).startswith(b"HTTP/1.1 200"), "not served while the certificate was valid"
+
+    def refused():
+        s.sendall(request)
+        got = s.recv(65536)
+        return got if not got.startswith(b"HTTP/1.1 200") else None
+
+    got = wait_until("the certificate to expire mid-connection", refused, timeout=WAIT + 5)
+    assert time.time() > end
+    assert got.startswith(b"HTTP/1.1 401"), got
+    assert b"the client certificate is no longer valid" in got, got
+    try:
+        assert s.recv(65536) == b"", "the connection stayed open"
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    s.close()
+
+
 def test_tokens_are_read_again_on_sighup(node):
     code, _, _ = node.curl(node.url("/healthz"), token="pith_notyetvalidnotyetvalidnotyetvalidnotyetval")
     assert code == 401
