@@ -20,6 +20,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "netaddr.h"
 
 static void conn_pump(struct conn *c);
 static void process_input(struct conn *c);
@@ -54,24 +55,6 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
 		snprintf(out, len, "%s:%u", a, ntohs(s4->sin_port));
 	}
-}
-
-/* The same client, for the per-client limit: the same IPv4 address, or
- * the same IPv6 /64 (a host's usual share of a network: an address
- * within it costs a client nothing to change). */
-static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET6) {
-		const struct in6_addr *x = &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr;
-		const struct in6_addr *y = &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr;
-		bool v4 = IN6_IS_ADDR_V4MAPPED(x) || IN6_IS_ADDR_V4MAPPED(y);
-
-		return !memcmp(x, y, v4 ? 16 : 8);
-	}
-	return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
-	       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
 }
 
 static void linger_read(struct conn *c)
@@ -131,10 +114,11 @@ static void conn_new(struct control *ctl, int fd, const struct sockaddr_storage 
 	addr_text(ss, c->peer, sizeof(c->peer));
 	c->accepted_ms = c->active_ms = c->quiet_since_ms = loop_now_ms();
 	for (struct conn *o = ctl->conns; o; o = o->next) {
-		if (!same_client(&o->addr, ss))
+		if (!netaddr_same_client(&o->addr, ss))
 			continue;
 		same++;
-		if (!o->in_request && (!quietest || o->quiet_since_ms < quietest->quiet_since_ms))
+		/* The list is newest first: on a tie, the later one. */
+		if (!o->in_request && (!quietest || o->quiet_since_ms <= quietest->quiet_since_ms))
 			quietest = o;
 	}
 	/* At the limit, the client's connection that has gone longest

@@ -33,10 +33,15 @@
  * passes this many bytes, whatever --snapshot-count says. */
 #define KV_SNAPSHOT_LOG_BYTES (8u * 1024 * 1024)
 /* Incoming peer connections at once (members dial each other once each,
- * plus strays). */
+ * plus strays). At the limit, the oldest that has not yet said HELLO is
+ * closed to make room; and one client (an IPv4 address, an IPv6 /64) may
+ * have only so many waiting to say it, counted before TLS: a member dials
+ * once, and again only after its connection failed. */
 #define KV_PEER_CONN_MAX 64
-/* An inbound peer connection must say HELLO within this long. */
-#define KV_PEER_HELLO_MS 5000
+#define KV_PEER_UNGREETED_PER_CLIENT_MAX 4
+/* An inbound peer connection must say HELLO within this long: a TLS
+ * handshake and one frame, tens of milliseconds even under emulation. */
+#define KV_PEER_HELLO_MS 2000
 /* A dial that has not connected within this long is given up and tried
  * again (a SYN to a host that is cut off is otherwise retried for minutes). */
 #define KV_PEER_CONNECT_MS 1000

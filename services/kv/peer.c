@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "kv.h"
+#include "netaddr.h"
 #include "peer_msg.h"
 
 /* Slots for peers: the members, and members being added or removed. */
@@ -48,6 +49,7 @@ struct peer_conn {
 	bool greeted;			/* inbound: a good HELLO was read */
 	bool answered;			/* inbound: a JOIN was answered; nothing more is read */
 	uint64_t from;			/* inbound: who said HELLO */
+	struct sockaddr_storage addr;	/* inbound: where from */
 	union {
 		struct tls_server *server;
 		struct tls_client *client;
@@ -754,11 +756,28 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 	struct kv *kv = arg;
 
 	for (int k = 0; k < 16; k++) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct peer_conn *c;
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct peer_conn *c, *oldest = NULL;
+		unsigned same = 0;
 
 		if (cfd < 0)
 			return;
+		for (struct peer_conn *o = kv->inbound; o; o = o->next) {
+			if (o->greeted)
+				continue;
+			same += netaddr_same_client(&o->addr, &ss);
+			/* The list is newest first: on a tie, the later one. */
+			if (!oldest || o->opened_ms <= oldest->opened_ms)
+				oldest = o;
+		}
+		if (same >= KV_PEER_UNGREETED_PER_CLIENT_MAX) {
+			close(cfd);
+			continue;
+		}
+		if (kv->ninbound >= KV_PEER_CONN_MAX && oldest)
+			conn_fail(oldest, "closed to make room for a newer connection");
 		if (kv->ninbound >= KV_PEER_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
 			close(cfd);
 			continue;
@@ -766,6 +785,7 @@ static void accept_ready(struct loop *l, int fd, uint32_t events, void *arg)
 		sock_options(cfd);
 		c->kv = kv;
 		c->fd = cfd;
+		c->addr = ss;
 		c->opened_ms = loop_now_ms();
 		c->next = kv->inbound;
 		kv->inbound = c;

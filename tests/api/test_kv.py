@@ -6,6 +6,7 @@ should be turned away."""
 import http.client
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -18,7 +19,7 @@ import pytest
 import conftest
 import kvlib
 from controllib import CONTROL, Creds, free_port, gen
-from unitlib import wait_until
+from unitlib import WAIT, wait_until
 
 
 @pytest.fixture
@@ -345,8 +346,8 @@ def test_idle_connections_do_not_hold_the_peer_port(cluster):
     socks = [socket.create_connection(("127.0.0.1", a.peer_port), timeout=5) for _ in range(70)]
     deadline = time.monotonic() + 15
     for s in socks:
-        # Closed by the member once it has not said HELLO in 5 s, or
-        # refused at once when the slots are full.
+        # Closed by the member once it has not said HELLO in 2 s, or
+        # refused at once past the four one address may have waiting.
         s.settimeout(max(0.1, deadline - time.monotonic()))
         try:
             assert s.recv(1) == b""
@@ -355,6 +356,63 @@ def test_idle_connections_do_not_hold_the_peer_port(cluster):
         s.close()
     ok(a, "set", "/after-idle", "yes")
     assert ok(cluster[1], "get", "--quorum", "/after-idle") == "yes\n"
+
+
+def peer_conns(member, source, n):
+    return [socket.create_connection(("127.0.0.1", member.peer_port), timeout=5, source_address=(source, 0))
+            for _ in range(n)]
+
+
+def closed_now(socks):
+    """Which of socks the member has closed already (a zero wait)."""
+    readable, _, _ = select.select(socks, [], [], 0)
+    out = set()
+    for s in readable:
+        try:
+            if s.recv(1, socket.MSG_PEEK) == b"":
+                out.add(s)
+        except ConnectionResetError:
+            out.add(s)
+    return out
+
+
+def wait_closed(s):
+    s.settimeout(WAIT)
+    try:
+        assert s.recv(1) == b"", "the member sent something"
+    except ConnectionResetError:
+        pass
+
+
+def test_one_address_may_keep_only_four_peer_connections_waiting_to_greet(single):
+    """The peer port counts connections that have not said HELLO per
+    client before TLS: from one address the fifth and sixth are closed at
+    once, while the first four still wait for their greeting (2 s)."""
+    socks = peer_conns(single, "127.0.6.1", 6)
+    try:
+        for s in socks[4:]:
+            wait_closed(s)
+        assert not closed_now(socks[:4]), "the first four were closed with the fifth and sixth"
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_full_peer_port_closes_its_oldest_stranger_for_a_new_connection(single):
+    """64 connections that never greet, four from each of 16 addresses,
+    fill the peer port. One more, from another address, is kept, and the
+    oldest stranger is closed to make room (a member dialling in gets in)."""
+    socks = []
+    try:
+        for i in range(16):
+            socks += peer_conns(single, "127.0.7.%d" % (1 + i), 4)
+        new = peer_conns(single, "127.0.8.1", 1)[0]
+        socks.append(new)
+        wait_closed(socks[0])
+        assert new not in closed_now([new]), "the new connection was refused"
+    finally:
+        for s in socks:
+            s.close()
 
 
 # ---------------------------------------------------------------- bad input: watches and backlogs
