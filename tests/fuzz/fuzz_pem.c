@@ -2,7 +2,8 @@
  * PEM chain, a PEM key and a PEM CA file, and as one DER certificate whose
  * extensions are searched. Nothing crashes, leaks or reads outside the
  * input; what parses is within the documented limits; what fails says why.
- * The extKeyUsage and the iPAddress names are read as a peer's are. */
+ * The extKeyUsage, the iPAddress names and the validity period are read as
+ * a peer's are. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t vlen;
 	struct der d, el;
 	unsigned eku;
+	int64_t nb, na;
 	bool named;
 	int r;
 
@@ -55,6 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = cert_eku(data, size, &eku);
 	check(r == 0 ? !(eku & ~(CERT_EKU_SERVER | CERT_EKU_CLIENT | CERT_EKU_ANY)) :
 	      r == -ENOENT || r == -EINVAL);
+	r = cert_validity(data, size, &nb, &na);
+	/* Times are whole seconds from year 0 to 9999. */
+	check(r == 0 ? nb >= -62167219200LL && nb <= 253402300800LL && na >= -62167219200LL &&
+			       na <= 253402300800LL :
+		       r == -EINVAL);
 	named = cert_names_ip(data, size, (const unsigned char *)"\x7f\0\0\1", 4);
 	check(!named || cert_ext_find(data, size, san, sizeof(san), &v, &vlen) == 0);
 	der_init(&d, data, size);
