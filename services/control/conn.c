@@ -550,14 +550,17 @@ static void held_enforce(struct control *ctl)
 
 static void conn_pump_once(struct conn *c);
 
-/* Emptied large buffers give back their memory. */
+/* Emptied large buffers give back their memory (the input's wiped
+ * first: it held requests, credentials among them). */
 static void conn_pump(struct conn *c)
 {
 	conn_pump_once(c);
 	if (c->fd < 0)
 		return;
-	if (!c->in.len && c->in.cap > CONTROL_BUF_KEEP)
+	if (!c->in.len && c->in.cap > CONTROL_BUF_KEEP) {
+		buf_wipe(&c->in);
 		buf_free(&c->in);
+	}
 	if (!c->out.len && c->out.cap > CONTROL_BUF_KEEP)
 		buf_free(&c->out);
 }
