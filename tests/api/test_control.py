@@ -438,18 +438,23 @@ def test_requests_reads_the_api(node):
         assert s.get(node.url("/v1/units"), timeout=10).status_code == 200
 
 
+def send_junk(node, junk):
+    """Send junk in place of a TLS handshake; read until the server closes."""
+    s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+    s.sendall(junk)
+    s.settimeout(10)
+    try:
+        while s.recv(4096):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+
+
 def test_garbage_instead_of_tls_is_dropped_and_others_are_served(node):
     for junk in (b"\x16\x03\x03\xff\xff" + os.urandom(300), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
                  os.urandom(5000), b"\x17\x03\x03\x00\x10" + b"A" * 16):
-        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
-        s.sendall(junk)
-        s.settimeout(10)
-        try:
-            while s.recv(4096):
-                pass
-        except (ConnectionResetError, socket.timeout):
-            pass
-        s.close()
+        send_junk(node, junk)
     assert node.curl(node.url("/healthz"), token=node.creds.admin)[0] == 200
 
 
@@ -469,15 +474,7 @@ def test_a_flood_of_failed_handshakes_is_logged_at_a_bounded_rate(tmp_path):
 def flood_and_count(node):
     flood = 300
     for _ in range(flood):
-        s = socket.create_connection(("127.0.0.1", node.port), timeout=10)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        s.settimeout(10)
-        try:
-            while s.recv(4096):
-                pass
-        except (ConnectionResetError, socket.timeout):
-            pass
-        s.close()
+        send_junk(node, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 
     def counted():
         log = node.log()
